@@ -55,9 +55,11 @@ class CheckContext:
         value = self.settings.get(name)
         return default if value is None else value
 
-    def read(self, service: str, operation: str, *, region: str | None = None, **params: Any) -> dict[str, Any]:
+    def read(
+        self, service: str, operation: str, *, region: str | None = None, poll: int = 0, **params: Any
+    ) -> dict[str, Any]:
         """One read (paginated and merged). Raises :class:`CallFailed` unless it succeeded."""
-        call, response = self.gateway.read(service, operation, region or self.region, params)
+        call, response = self.gateway.read(service, operation, region or self.region, params, poll=poll)
         self._touch(call.id)
         assert response is not None
         return response

@@ -198,15 +198,18 @@ class Gateway:
         params: Mapping[str, Any] | None = None,
         *,
         absent: Iterable[str] = (),
+        poll: int = 0,
     ) -> tuple[Call, dict[str, Any] | None]:
         """Make (or reuse) one read. Returns the call record and the merged response.
 
         The response is ``None`` only when the API answered one of the ``absent`` codes.
-        Raises :class:`CallFailed` for anything else that went wrong.
+        Raises :class:`CallFailed` for anything else that went wrong. ``poll`` distinguishes
+        the attempts of an operation that must be asked again until it is ready (e.g.
+        ``iam:GenerateCredentialReport``); each attempt is itself cached and recorded.
         """
         params = dict(params or {})
         absent_codes = frozenset(absent)
-        key = (service, operation, region, _canonical(params) + "|" + ",".join(sorted(absent_codes)))
+        key = (service, operation, region, f"{_canonical(params)}|{','.join(sorted(absent_codes))}|{poll}")
         with self._lock:
             pending = self._cache.get(key)
             owner = pending is None
@@ -313,6 +316,9 @@ def _merge_pages(page_iter: Any) -> tuple[dict[str, Any], int]:
     for name in result_keys:
         if "." not in name:
             merged.setdefault(name, [])
+    if getattr(page_iter, "resume_token", None):
+        # PaginationConfig.MaxItems cut the listing short: say so rather than pretend it is whole.
+        merged["Truncated"] = True
     for token_key in ("NextToken", "Marker", "NextMarker", "nextToken", "IsTruncated", "ContinuationToken"):
         merged.pop(token_key, None)
     return merged, pages

@@ -1,0 +1,28 @@
+# govscan developer targets. The README's two commands are `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: dev test lint demo bench docs golden clean
+
+dev: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+test: dev
+	$(BIN)/python -m pytest -n 2 -q
+
+lint: dev
+	$(BIN)/ruff check scanner checks fixtures tests
+	$(BIN)/mypy
+
+demo: dev
+	$(BIN)/govscan demo --out govscan-out/demo
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache govscan-out

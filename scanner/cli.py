@@ -1,0 +1,313 @@
+"""govscan's command line: the only place that prints and chooses exit codes.
+
+Exit codes (also in ``govscan --help``):
+  0  every check evaluated and nothing failed
+  1  FAIL or ERROR findings (narrowed by --fail-on)
+  2  usage or configuration error (nothing scanned)
+  3  the target could not be reached (credentials, assume-role)
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from scanner import __version__
+from scanner.catalog import load_catalog
+from scanner.document import dumps, to_document, validate, write_atomic
+from scanner.models import ScanRun, Status
+from scanner.registry import RegistryError, load_checks
+from scanner.runner import ScanOptions, SelectionError, scan, select_checks
+from scanner.session import ConnectOptions, TargetUnreachable, connect
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+
+EXIT_CODES_HELP = """
+\b
+Exit codes:
+  0  every check evaluated and nothing failed
+  1  FAIL or ERROR findings (narrow with --fail-on)
+  2  usage or configuration error (nothing scanned)
+  3  the target could not be reached (credentials, assume-role)
+"""
+
+FAIL_ON_CHOICES = ("fail", "error", "none")
+
+
+def _split(values: Iterable[str]) -> list[str]:
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def _parse_settings(pairs: Sequence[str]) -> dict[str, Any]:
+    settings: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--set")
+        value: Any = raw.strip()
+        for cast in (int, float):
+            try:
+                value = cast(raw)
+                break
+            except ValueError:
+                continue
+        settings[key.strip().replace("-", "_")] = value
+    return settings
+
+
+class _Progress:
+    """One self-overwriting status line on a terminal; silent otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def __call__(self, done: int, total: int, what: str) -> None:
+        if self.enabled:
+            click.echo(f"\r  [{done}/{total}] {what[:60]:<60}", nl=False, err=True)
+            if done == total:
+                click.echo("", err=True)
+
+
+@click.group(
+    epilog=EXIT_CODES_HELP,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(__version__, prog_name="govscan")
+@click.option("-v", "--verbose", count=True, help="Log each AWS call (-v) and debug detail (-vv) to stderr.")
+def main(verbose: int) -> None:
+    """govscan: read-only evidence scanner for the AWS SMB Competency checklist.
+
+    It assumes a read-only role in a customer account, runs checks mapped to the checklist's
+    controls, and writes a scan document (JSON) with every finding, its evidence and the API
+    calls behind it. It never changes the account: every call goes through a gateway that
+    refuses anything that is not a read.
+
+    \b
+    Start here:
+      govscan checks                       # what is checked, with the IAM actions needed
+      govscan controls                     # the checklist controls and their criteria
+      govscan scan --regions us-east-1,eu-west-1 --json scan.json
+      govscan scan --role-arn arn:aws:iam::111122223333:role/GovscanReadOnly \\
+                   --external-id EXAMPLE --label acme --json acme.json
+    """
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if verbose:
+        logging.getLogger("scanner.gateway").setLevel(logging.DEBUG)
+
+
+def _load_registry() -> dict[str, Any]:
+    try:
+        return dict(load_checks())
+    except RegistryError as exc:  # a broken check module is a defect, not a user error
+        raise click.ClickException(f"check registry is broken: {exc}") from exc
+
+
+@main.command("scan", epilog=EXIT_CODES_HELP)
+@click.option("--profile", metavar="P", help="AWS profile for the starting credentials (default chain if omitted).")
+@click.option("--role-arn", metavar="ARN", help="Role to assume in the customer account (the read-only scan role).")
+@click.option("--external-id", metavar="X", help="External id the role's trust policy requires.")
+@click.option("--label", metavar="NAME", help="A name for the account in reports (default: the account id).")
+@click.option("--regions", metavar="r1,r2", help="Regions to scan (default: the profile's region or us-east-1).")
+@click.option("--all-regions", is_flag=True, help="Scan every region enabled in the account.")
+@click.option("--checks", "check_ids", multiple=True, metavar="ids", help="Only these check ids (comma list).")
+@click.option("--controls", "control_ids", multiple=True, metavar="ids", help="Only checks evidencing these controls.")
+@click.option("--endpoint-url", metavar="URL", help="Send every call to this endpoint (an emulator such as moto).")
+@click.option("--json", "json_path", metavar="PATH", help="Write the scan document here ('-' for stdout).")
+@click.option(
+    "--fail-on",
+    default="fail,error",
+    show_default=True,
+    metavar="LIST",
+    help="Which findings make the exit code 1: fail, error, or none.",
+)
+@click.option("--set", "set_pairs", multiple=True, metavar="KEY=VALUE", help="A check setting, e.g. root_unused_days=30.")
+@click.option("--workers", default=8, show_default=True, type=click.IntRange(1, 64), help="Concurrent checks.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress or summary on stderr.")
+def scan_command(
+    profile: str | None,
+    role_arn: str | None,
+    external_id: str | None,
+    label: str | None,
+    regions: str | None,
+    all_regions: bool,
+    check_ids: tuple[str, ...],
+    control_ids: tuple[str, ...],
+    endpoint_url: str | None,
+    json_path: str | None,
+    fail_on: str,
+    set_pairs: tuple[str, ...],
+    workers: int,
+    quiet: bool,
+) -> None:
+    """Scan one AWS account, read-only, and write its scan document.
+
+    \b
+    Examples:
+      govscan scan --regions us-east-1,eu-west-1 --json scan.json
+      govscan scan --profile partner --role-arn arn:aws:iam::111122223333:role/GovscanReadOnly \\
+                   --external-id 7f3c... --label clinic --all-regions --json clinic.json
+      govscan scan --controls ACCT-001 --json -          # ACCT-001 only, to stdout
+      govscan scan --endpoint-url http://127.0.0.1:5000  # against a moto server
+    """
+    fail_kinds = set(_split([fail_on]))
+    if not fail_kinds <= set(FAIL_ON_CHOICES):
+        raise click.UsageError(f"--fail-on takes {', '.join(FAIL_ON_CHOICES)}; got {fail_on!r}")
+    if regions and all_regions:
+        raise click.UsageError("use either --regions or --all-regions, not both")
+    if external_id and not role_arn:
+        raise click.UsageError("--external-id goes with --role-arn")
+    settings = _parse_settings(set_pairs)
+    catalog = load_catalog()
+    registry = _load_registry()
+    try:
+        checks = select_checks(registry, catalog, check_ids=_split(check_ids), control_ids=_split(control_ids))
+    except SelectionError as exc:
+        raise click.UsageError(str(exc)) from exc
+    region_list = tuple(_split([regions])) if regions else ()
+    home = region_list[0] if region_list else _default_region()
+    try:
+        connection = connect(
+            ConnectOptions(
+                profile=profile,
+                role_arn=role_arn,
+                external_id=external_id,
+                endpoint_url=endpoint_url,
+                home_region=home,
+                max_pool=max(10, workers * 2),
+            )
+        )
+    except TargetUnreachable as exc:
+        click.echo(f"govscan: target unreachable: {exc}", err=True)
+        sys.exit(EXIT_UNREACHABLE)
+    show = not quiet and sys.stderr.isatty()
+    if not quiet:
+        click.echo(
+            f"Scanning account {connection.account_id} as {connection.principal_arn} "
+            f"({len(checks)} checks)...",
+            err=True,
+        )
+    run = scan(
+        connection,
+        checks,
+        catalog,
+        ScanOptions(
+            label=label or "",
+            regions=region_list,
+            all_regions=all_regions,
+            home_region=home,
+            settings=settings,
+            workers=workers,
+            partial=bool(check_ids or control_ids),
+        ),
+        progress=_Progress(show),
+    )
+    doc = to_document(run)
+    validate(doc)
+    if json_path == "-":
+        click.echo(dumps(doc), nl=False)
+    elif json_path:
+        try:
+            write_atomic(Path(json_path), dumps(doc))
+        except OSError as exc:
+            click.echo(dumps(doc), nl=False)
+            click.echo(f"govscan: could not write {json_path} ({exc}); the document went to stdout", err=True)
+            sys.exit(EXIT_USAGE)
+    if not quiet:
+        _print_summary(run, json_path)
+    sys.exit(_exit_code(run, fail_kinds))
+
+
+def _default_region() -> str:
+    import boto3  # only to read the configured default region; creates no client
+
+    return boto3.Session().region_name or "us-east-1"
+
+
+def _exit_code(run: ScanRun, fail_kinds: set[str]) -> int:
+    statuses = {f.status for f in run.findings}
+    if "fail" in fail_kinds and Status.FAIL in statuses:
+        return EXIT_FINDINGS
+    if "error" in fail_kinds and Status.ERROR in statuses:
+        return EXIT_FINDINGS
+    if not run.complete:
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def _print_summary(run: ScanRun, json_path: str | None) -> None:
+    counts = Counter(f.status.value for f in run.findings)
+    parts = ", ".join(f"{counts.get(s.value, 0)} {s.value}" for s in Status)
+    click.echo(f"Account {run.target.account_id}: {len(run.findings)} findings ({parts}); {len(run.calls)} API calls.", err=True)
+    for skip in run.skipped_regions:
+        click.echo(f"  skipped region {skip.region}: {skip.reason}", err=True)
+    for control in run.controls:
+        if control.status.value != "MANUAL":
+            click.echo(f"  {control.id:<11} {control.status.value}", err=True)
+    if json_path and json_path != "-":
+        click.echo(f"Scan document: {json_path}", err=True)
+    if not run.complete:
+        click.echo("The scan was interrupted: the document is marked incomplete.", err=True)
+
+
+@main.command("checks")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def checks_command(fmt: str) -> None:
+    """List every check: id, severity, scope, criteria, IAM permissions and title."""
+    registry = _load_registry()
+    if fmt == "json":
+        import json
+
+        rows = [
+            {
+                "id": s.id,
+                "title": s.title,
+                "severity": s.severity.value,
+                "scope": s.scope.value,
+                "criteria": list(s.criteria),
+                "permissions": list(s.permissions),
+                "rationale": s.rationale,
+            }
+            for s in registry.values()
+        ]
+        click.echo(json.dumps(rows, indent=2))
+        return
+    width = max((len(s.id) for s in registry.values()), default=10)
+    click.echo(f"{'ID':<{width}}  {'SEVERITY':<8}  {'SCOPE':<8}  {'CRITERIA':<22}  TITLE / PERMISSIONS")
+    for spec in registry.values():
+        click.echo(
+            f"{spec.id:<{width}}  {spec.severity.value:<8}  {spec.scope.value:<8}  "
+            f"{', '.join(spec.criteria):<22}  {spec.title}"
+        )
+        click.echo(f"{'':<{width}}  {'':<8}  {'':<8}  {'':<22}    {', '.join(spec.permissions)}")
+    click.echo(f"\n{len(registry)} checks.")
+
+
+@main.command("controls")
+@click.option("--all", "show_all", is_flag=True, help="Also list the practice-level (organisational) controls.")
+def controls_command(show_all: bool) -> None:
+    """List the checklist's controls and criteria, and the checks that evidence each criterion."""
+    catalog = load_catalog()
+    registry = _load_registry()
+    by_criterion: dict[str, list[str]] = {}
+    for spec in registry.values():
+        for criterion in spec.criteria:
+            by_criterion.setdefault(criterion, []).append(spec.id)
+    click.echo(f"{catalog.title} ({catalog.version})\n")
+    for control in catalog.controls:
+        if control.scope == "practice" and not show_all:
+            continue
+        click.echo(f"{control.id}  {control.title}")
+        for criterion in control.criteria:
+            checks = ", ".join(by_criterion.get(criterion.id, [])) or (
+                "manual" if not criterion.automatable else "NO CHECK YET"
+            )
+            click.echo(f"  {criterion.id:<13} {criterion.text[:70]:<70}  [{checks}]")
+    if not show_all:
+        click.echo("\nPractice-level controls are manual; --all lists them too.")

@@ -1,0 +1,89 @@
+"""Shared test fixtures: an offline moto world and a scan through the real runner."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import pytest
+
+from scanner.catalog import load_catalog
+from scanner.document import to_document, validate
+from scanner.models import Finding, ScanRun, Status
+from scanner.registry import load_checks
+from scanner.runner import ScanOptions, scan, select_checks
+from scanner.session import ConnectOptions, connect
+
+ACCOUNT = "123456789012"
+
+
+@pytest.fixture(autouse=True)
+def _offline_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials everywhere: no test may ever reach a real AWS account."""
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/govscan-test-config")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/govscan-test-credentials")
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    """An in-process moto world with govscan's moto extensions installed."""
+    from moto import mock_aws
+
+    import fixtures.moto_ext as ext
+
+    if hasattr(ext, 'install'):
+        ext.install()
+    with mock_aws():
+        yield
+
+
+ScanFn = Callable[..., ScanRun]
+
+
+@pytest.fixture
+def run_scan(aws: None) -> ScanFn:
+    """Scan the moto world through the real session, gateway and runner; validate the document."""
+
+    def _scan(
+        checks: Iterable[str] = (),
+        *,
+        regions: Iterable[str] = ("us-east-1",),
+        settings: dict[str, Any] | None = None,
+        role_arn: str | None = None,
+        external_id: str | None = None,
+        workers: int = 4,
+    ) -> ScanRun:
+        regions = tuple(regions)
+        registry = load_checks()
+        chosen = select_checks(registry, load_catalog(), check_ids=list(checks))
+        connection = connect(ConnectOptions(role_arn=role_arn, external_id=external_id, home_region=regions[0]))
+        run = scan(
+            connection,
+            chosen,
+            load_catalog(),
+            ScanOptions(regions=regions, home_region=regions[0], settings=settings or {}, workers=workers,
+                        partial=bool(checks)),
+        )
+        validate(to_document(run))
+        return run
+
+    return _scan
+
+
+def only(run: ScanRun, check_id: str, **match: Any) -> Finding:
+    """The single finding of ``check_id`` (optionally matching resource_id/region); fails otherwise."""
+    found = [
+        f for f in run.findings
+        if f.check_id == check_id and all(getattr(f, k) == v for k, v in match.items())
+    ]
+    assert len(found) == 1, f"expected one {check_id} finding matching {match}, got {found}"
+    return found[0]
+
+
+def statuses(run: ScanRun, check_id: str) -> dict[tuple[str, str], Status]:
+    return {(f.resource_id, f.region): f.status for f in run.findings if f.check_id == check_id}
