@@ -34,10 +34,17 @@ def aws() -> Iterator[None]:
     """An in-process moto world with govscan's moto extensions installed."""
     from moto import mock_aws
 
+    import importlib
+    import pkgutil
+
     import fixtures.moto_ext as ext
 
-    if hasattr(ext, 'install'):
+    if hasattr(ext, "install"):
         ext.install()
+    for info in pkgutil.iter_modules(ext.__path__):  # every extension module's own install()
+        module = importlib.import_module(f"fixtures.moto_ext.{info.name}")
+        if callable(getattr(module, "install", None)):
+            module.install()
     with mock_aws():
         yield
 

@@ -1,0 +1,1 @@
+"""Pure analysers (no AWS): policy documents, network rules, schedules."""
