@@ -18,7 +18,7 @@ ACCOUNT = "123456789012"
 
 
 @pytest.fixture(autouse=True)
-def _offline_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+def _offline_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Fake credentials everywhere: no test may ever reach a real AWS account."""
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
         monkeypatch.delenv(name, raising=False)
@@ -27,6 +27,8 @@ def _offline_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/govscan-test-config")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/govscan-test-credentials")
+    # Scan history goes to a throw-away store, never the developer's own.
+    monkeypatch.setenv("GOVSCAN_STORE", str(tmp_path_factory.mktemp("store") / "history.sqlite"))
 
 
 @pytest.fixture
