@@ -1,0 +1,445 @@
+"""Security-group and network-ACL semantics, as AWS evaluates them (pure: no AWS, no boto3).
+
+Security groups are allow-only and stateful: a port is open to a source when *any* inbound
+rule's protocol and port range cover it and its source includes the address.
+https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html
+
+Network ACLs are stateless and ordered: for each packet AWS takes the entries of its
+direction in ascending rule number and the *first* entry whose protocol, port range and CIDR
+match decides (allow or deny); when none matches, the final ``*`` entry denies.
+https://docs.aws.amazon.com/vpc/latest/userguide/nacl-rules.html
+
+"The internet" is a set of addresses, not a string: each rule's CIDR is intersected with the
+public address space (IPv4 minus RFC 1918, CGNAT, loopback, link-local, documentation,
+benchmarking, multicast and reserved blocks; IPv6 global unicast ``2000::/3``). A port counts
+as reachable from the internet when the public addresses admitted to it add up to at least as
+many as one IPv4 /8 (16.7 million) or one IPv6 /32 (an ISP-sized allocation) -- so
+``0.0.0.0/0``, ``::/0``, ``0.0.0.0/1`` or two adjacent ``/9`` rules all count, while a
+partner's ``203.0.113.0/24`` does not (it is reported as a narrow public source). The two
+prefix lengths are settings (``broad_public_prefix_v4`` / ``broad_public_prefix_v6``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+ALL = "-1"
+TCP = "6"
+UDP = "17"
+# DescribeSecurityGroups answers names for the common protocols and numbers for the rest;
+# DescribeNetworkAcls always answers numbers.
+_PROTOCOL_NUMBERS = {"tcp": TCP, "udp": UDP, "icmp": "1", "icmpv6": "58", "all": ALL, "-1": ALL}
+_PROTOCOL_NAMES = {TCP: "tcp", UDP: "udp", "1": "icmp", "58": "icmpv6", ALL: "all"}
+_PORTED = (TCP, UDP)
+
+
+def protocol_number(protocol: object) -> str:
+    text = str(protocol).strip().lower()
+    return _PROTOCOL_NUMBERS.get(text, text)
+
+
+def protocol_name(number: str) -> str:
+    return _PROTOCOL_NAMES.get(number, number)
+
+
+@dataclass(frozen=True)
+class AdminPort:
+    """A port on which an administration or database service listens."""
+
+    port: int
+    protocol: str  # protocol number: "6" (tcp) or "17" (udp)
+    service: str
+
+    def label(self) -> str:
+        return f"{protocol_name(self.protocol)}/{self.port} ({self.service})"
+
+
+# Remote administration, file sharing and data stores that must never face the internet.
+# Sources: the services' IANA registrations and CIS AWS Foundations Benchmark 5.2/5.3.
+DEFAULT_ADMIN_PORTS: tuple[AdminPort, ...] = tuple(
+    AdminPort(port, TCP if proto == "tcp" else UDP, service)
+    for port, proto, service in (
+        (20, "tcp", "FTP data"), (21, "tcp", "FTP"), (22, "tcp", "SSH"), (23, "tcp", "Telnet"),
+        (135, "tcp", "MS RPC"), (139, "tcp", "NetBIOS"), (445, "tcp", "SMB/CIFS"),
+        (2049, "tcp", "NFS"), (2049, "udp", "NFS"),
+        (2375, "tcp", "Docker API"), (2376, "tcp", "Docker API (TLS)"),
+        (3389, "tcp", "RDP"), (3389, "udp", "RDP"), (5900, "tcp", "VNC"),
+        (5985, "tcp", "WinRM"), (5986, "tcp", "WinRM (TLS)"), (6443, "tcp", "Kubernetes API"),
+        (10250, "tcp", "kubelet"), (1433, "tcp", "SQL Server"), (1521, "tcp", "Oracle"),
+        (3306, "tcp", "MySQL/MariaDB"), (5432, "tcp", "PostgreSQL"), (5439, "tcp", "Redshift"),
+        (6379, "tcp", "Redis"), (7000, "tcp", "Cassandra"), (9042, "tcp", "Cassandra CQL"),
+        (9092, "tcp", "Kafka"), (9200, "tcp", "Elasticsearch/OpenSearch"),
+        (9300, "tcp", "Elasticsearch transport"),
+        (5601, "tcp", "Kibana"), (11211, "tcp", "Memcached"), (11211, "udp", "Memcached"),
+        (27017, "tcp", "MongoDB"), (27018, "tcp", "MongoDB shard"), (5984, "tcp", "CouchDB"),
+        (8086, "tcp", "InfluxDB"),
+    )
+)
+
+
+def admin_ports_from_setting(value: object) -> tuple[AdminPort, ...]:
+    """The ``admin_ports`` setting: a list of ints (TCP ports) or ``"udp/161"``-style strings."""
+    if value is None:
+        return DEFAULT_ADMIN_PORTS
+    if not isinstance(value, list | tuple):
+        raise ValueError(f"admin_ports must be a list of ports, got {value!r}")
+    ports: list[AdminPort] = []
+    for item in value:
+        proto, _, number = str(item).rpartition("/")
+        proto_number = protocol_number(proto or "tcp")
+        if proto_number not in _PORTED or not number.isdigit() or not 0 <= int(number) <= 65535:
+            raise ValueError(f"admin_ports entry {item!r} is not a port such as 22 or 'udp/161'")
+        known = {(p.port, p.protocol): p.service for p in DEFAULT_ADMIN_PORTS}
+        service = known.get((int(number), proto_number), "configured")
+        ports.append(AdminPort(int(number), proto_number, service))
+    return tuple(ports)
+
+
+@dataclass(frozen=True)
+class Breadth:
+    """How many public addresses make a source "the internet" (see the module docstring)."""
+
+    v4_prefix: int = 8
+    v6_prefix: int = 32
+
+    def is_internet(self, public_addresses: int, version: int) -> bool:
+        bits, prefix = (32, self.v4_prefix) if version == 4 else (128, self.v6_prefix)
+        return public_addresses > 0 and public_addresses >= 2 ** (bits - prefix)
+
+
+_NON_PUBLIC_V4 = (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+    "192.0.0.0/24", "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24",
+    "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
+)
+
+
+def _subtract(networks: Iterable[Network], removed: Network) -> list[Network]:
+    result: list[Network] = []
+    for net in networks:
+        if net.version != removed.version or not net.overlaps(removed):
+            result.append(net)
+        elif net.subnet_of(removed):  # type: ignore[arg-type]
+            continue
+        else:  # removed lies inside net (CIDRs either nest or are disjoint)
+            result.extend(net.address_exclude(removed))  # type: ignore[arg-type]
+    return result
+
+
+def _public_space(version: int) -> list[Network]:
+    if version == 6:
+        return [ipaddress.ip_network("2000::/3")]
+    space: list[Network] = [ipaddress.ip_network("0.0.0.0/0")]
+    for block in _NON_PUBLIC_V4:
+        space = _subtract(space, ipaddress.ip_network(block))
+    return space
+
+
+PUBLIC_SPACE: Mapping[int, tuple[Network, ...]] = {4: tuple(_public_space(4)), 6: tuple(_public_space(6))}
+
+
+def _intersect(networks: Iterable[Network], other: Network) -> list[Network]:
+    result: list[Network] = []
+    for net in networks:
+        if net.version != other.version or not net.overlaps(other):
+            continue
+        result.append(net if net.subnet_of(other) else other)  # type: ignore[arg-type]
+    return result
+
+
+def public_addresses(networks: Iterable[Network]) -> int:
+    """How many public addresses the union of ``networks`` holds."""
+    total = 0
+    for version in (4, 6):
+        nets = [n for n in networks if n.version == version]
+        union = list(ipaddress.collapse_addresses(nets))  # type: ignore[type-var]
+        for net in union:
+            total += sum(part.num_addresses for part in _intersect(PUBLIC_SPACE[version], net))
+    return total
+
+
+def parse_cidr(text: str) -> Network | None:
+    try:
+        return ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return None
+
+
+# ---------------------------------------------------------------------------- security groups
+
+
+@dataclass(frozen=True)
+class SgRule:
+    """One source of one permission of a security group (AWS's "security group rule")."""
+
+    direction: str  # "ingress" | "egress"
+    protocol: str  # number, "-1" for all
+    from_port: int | None
+    to_port: int | None
+    source_kind: str  # "cidr" | "prefix-list" | "security-group"
+    source: str  # "0.0.0.0/0", "pl-...", "sg-..." (or "123456789012/sg-...")
+    networks: tuple[Network, ...]  # the addresses the source stands for (empty for groups)
+    note: str = ""
+
+    def covers(self, protocol: str, port: int) -> bool:
+        """AWS: ``-1`` is every protocol and port; any protocol other than tcp, udp, icmp and
+        icmpv6 opens all of its ports whatever range is given (EC2 API, IpPermission)."""
+        if self.protocol == ALL:
+            return True
+        if self.protocol != protocol:
+            return False
+        if self.from_port is None or self.to_port is None or self.from_port == -1:
+            return True
+        return self.from_port <= port <= self.to_port
+
+    @property
+    def all_traffic(self) -> bool:
+        """All protocols, or every port of tcp or udp."""
+        if self.protocol == ALL:
+            return True
+        if self.protocol in _PORTED:
+            if self.from_port in (None, -1):
+                return True
+            return (self.from_port or 0) <= 1 and (self.to_port or 0) >= 65535
+        return False
+
+    def ports_text(self) -> str:
+        if self.protocol == ALL:
+            return "all traffic"
+        name = protocol_name(self.protocol)
+        if self.protocol not in _PORTED:
+            return name if self.protocol in ("1", "58") else f"protocol {name} (all ports)"
+        if self.from_port in (None, -1):
+            return f"{name} all ports"
+        return f"{name}/{self.from_port}" + ("" if self.from_port == self.to_port else f"-{self.to_port}")
+
+    def evidence(self) -> dict[str, Any]:
+        item: dict[str, Any] = {"direction": self.direction, "traffic": self.ports_text(),
+                                self.source_kind: self.source}
+        if self.note:
+            item["note"] = self.note
+        return item
+
+
+def sg_rules(
+    group: Mapping[str, Any], prefix_lists: Mapping[str, Sequence[str] | None] | None = None
+) -> list[SgRule]:
+    """Flatten a DescribeSecurityGroups group into one rule per (permission, source).
+
+    ``prefix_lists`` maps a prefix list id to its CIDR entries; ``None`` (or a missing id)
+    means unresolved -- an AWS-managed list of service ranges, or one we could not read --
+    and such a source stands for no address of its own (the note says why).
+    """
+    resolved = prefix_lists or {}
+    rules: list[SgRule] = []
+    for direction, key in (("ingress", "IpPermissions"), ("egress", "IpPermissionsEgress")):
+        for perm in group.get(key) or []:
+            proto = protocol_number(perm.get("IpProtocol", ALL))
+            low, high = perm.get("FromPort"), perm.get("ToPort")
+
+            sources: list[tuple[str, str, list[Network | None], str]] = []
+            for item in perm.get("IpRanges") or []:
+                sources.append(("cidr", item["CidrIp"], [parse_cidr(item["CidrIp"])], ""))
+            for item in perm.get("Ipv6Ranges") or []:
+                sources.append(("cidr", item["CidrIpv6"], [parse_cidr(item["CidrIpv6"])], ""))
+            for item in perm.get("PrefixListIds") or []:
+                pl_id = item["PrefixListId"]
+                entries = resolved.get(pl_id)
+                if entries is None:
+                    note = "AWS-managed or unresolved prefix list: not counted as internet"
+                    sources.append(("prefix-list", pl_id, [], note))
+                else:
+                    cidrs: list[Network | None] = [parse_cidr(c) for c in entries]
+                    sources.append(("prefix-list", pl_id, cidrs, f"entries: {', '.join(entries)}"))
+            for item in perm.get("UserIdGroupPairs") or []:
+                ref = item.get("GroupId", "")
+                owner = item.get("UserId")
+                label = f"{owner}/{ref}" if owner and owner != group.get("OwnerId") else ref
+                peering = item.get("VpcPeeringConnectionId")
+                sources.append(("security-group", label, [], f"via peering {peering}" if peering else ""))
+            for kind, source, nets, note in sources:
+                networks = tuple(n for n in nets if n is not None)
+                rules.append(SgRule(direction, proto, low, high, kind, source, networks, note))
+    return rules
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """Public addresses that reach one port, and the rules that admit them."""
+
+    what: str  # the port's label, or "all traffic"
+    public_addresses: int
+    rules: tuple[SgRule, ...]
+
+    def evidence(self) -> dict[str, Any]:
+        return {"port": self.what, "public_addresses": self.public_addresses,
+                "rules": [r.evidence() for r in self.rules]}
+
+
+def _internet_among(rules: Sequence[SgRule], breadth: Breadth) -> tuple[int, tuple[SgRule, ...]]:
+    """(public addresses admitted, contributing rules) if the union is the internet, else (0, ())."""
+    admitted = 0
+    contributing: list[SgRule] = []
+    for version in (4, 6):
+        nets = [n for r in rules for n in r.networks if n.version == version]
+        size = public_addresses(nets)
+        if breadth.is_internet(size, version):
+            admitted += size
+            contributing.extend(
+                r for r in rules if public_addresses([n for n in r.networks if n.version == version])
+            )
+    return admitted, tuple(dict.fromkeys(contributing))
+
+
+def sg_admin_exposures(
+    rules: Sequence[SgRule], ports: Sequence[AdminPort], breadth: Breadth = Breadth()
+) -> list[Exposure]:
+    """Admin ports that inbound rules open to the internet (union of all rules, AWS's "any allow")."""
+    exposures: list[Exposure] = []
+    inbound = [r for r in rules if r.direction == "ingress"]
+    for port in ports:
+        covering = [r for r in inbound if r.covers(port.protocol, port.port)]
+        admitted, contributing = _internet_among(covering, breadth)
+        if contributing:
+            exposures.append(Exposure(port.label(), admitted, contributing))
+    return exposures
+
+
+def sg_all_traffic_exposure(rules: Sequence[SgRule], breadth: Breadth = Breadth()) -> Exposure | None:
+    """Inbound rules that open all protocols (or every tcp/udp port) to the internet."""
+    wide_open = [r for r in rules if r.direction == "ingress" and r.all_traffic]
+    admitted, contributing = _internet_among(wide_open, breadth)
+    return Exposure("all traffic", admitted, contributing) if contributing else None
+
+
+def narrow_public_sources(rules: Sequence[SgRule]) -> list[str]:
+    """Inbound CIDR sources with some public addresses (reported, not failed, when narrow)."""
+    return sorted({r.source for r in rules if r.direction == "ingress" and public_addresses(r.networks)})
+
+
+def sg_whole_vpc_rules(rules: Sequence[SgRule], vpc_cidrs: Iterable[str]) -> list[SgRule]:
+    """Inbound all-traffic rules whose source contains a whole CIDR block of the VPC.
+
+    Group references and narrower CIDRs are what NETSEC-001.2 asks for; ``10.0.0.0/8`` on a
+    ``10.0.0.0/16`` VPC (or ``0.0.0.0/0``) admits every host of the VPC on every port.
+    """
+    blocks = [n for n in (parse_cidr(c) for c in vpc_cidrs) if n is not None]
+    return [
+        r for r in rules
+        if r.direction == "ingress" and r.all_traffic
+        and any(b.version == n.version and b.subnet_of(n) for b in blocks for n in r.networks)  # type: ignore[arg-type]
+    ]
+
+
+# ---------------------------------------------------------------------------- network ACLs
+
+
+@dataclass(frozen=True)
+class NaclEntry:
+    rule_number: int
+    egress: bool
+    protocol: str
+    action: str  # "allow" | "deny"
+    cidr: Network | None
+    port_from: int | None
+    port_to: int | None
+
+    @classmethod
+    def from_api(cls, entry: Mapping[str, Any]) -> NaclEntry:
+        ports = entry.get("PortRange") or {}
+        return cls(
+            rule_number=int(entry["RuleNumber"]),
+            egress=bool(entry.get("Egress")),
+            protocol=protocol_number(entry.get("Protocol", ALL)),
+            action=str(entry.get("RuleAction", "deny")).lower(),
+            cidr=parse_cidr(entry.get("CidrBlock") or entry.get("Ipv6CidrBlock") or ""),
+            port_from=ports.get("From"),
+            port_to=ports.get("To"),
+        )
+
+    def matches(self, protocol: str, port: int) -> bool:
+        if self.protocol == ALL:
+            return True
+        if self.protocol != protocol:
+            return False
+        if self.protocol not in _PORTED or self.port_from is None or self.port_to is None:
+            return True
+        return self.port_from <= port <= self.port_to
+
+    @property
+    def label(self) -> str:
+        return "*" if self.rule_number == 32767 else str(self.rule_number)
+
+    def evidence(self) -> dict[str, Any]:
+        traffic = "all traffic" if self.protocol == ALL else protocol_name(self.protocol)
+        if self.protocol in _PORTED and self.port_from is not None:
+            traffic += f"/{self.port_from}" + ("" if self.port_from == self.port_to else f"-{self.port_to}")
+        return {"rule_number": self.label, "direction": "egress" if self.egress else "ingress",
+                "action": self.action, "traffic": traffic, "cidr": str(self.cidr)}
+
+
+@dataclass(frozen=True)
+class NaclReach:
+    port: AdminPort
+    reachable: bool
+    public_addresses: int
+    admitted_by: tuple[NaclEntry, ...]  # allow entries that admit public addresses, in order
+    denied_by: tuple[NaclEntry, ...]  # deny entries that took public addresses first
+
+    def evidence(self) -> dict[str, Any]:
+        return {
+            "port": self.port.label(),
+            "reachable": self.reachable,
+            "public_addresses_admitted": self.public_addresses,
+            "admitted_by": [e.evidence() for e in self.admitted_by],
+            "denied_by": [e.evidence() for e in self.denied_by],
+        }
+
+
+def nacl_reach(
+    entries: Sequence[NaclEntry], port: AdminPort, *, egress: bool = False, breadth: Breadth = Breadth()
+) -> NaclReach:
+    """Whether the internet reaches ``port`` through the entries of one direction.
+
+    Walks the entries in ascending rule number; each matching entry decides for the public
+    addresses not yet decided by an earlier entry (first match wins). Addresses no entry
+    matches meet the implicit final deny (the ``*`` rule) -- also when the API omits it.
+    """
+    admitting: list[NaclEntry] = []
+    denied: list[NaclEntry] = []
+    total = 0
+    ordered = sorted((e for e in entries if e.egress == egress), key=lambda e: e.rule_number)
+    for version in (4, 6):
+        undecided: list[Network] = list(PUBLIC_SPACE[version])
+        allowed_here: list[NaclEntry] = []
+        admitted_here = 0
+        for entry in ordered:
+            if entry.cidr is None or entry.cidr.version != version:
+                continue
+            if not entry.matches(port.protocol, port.port):
+                continue
+            taken = sum(n.num_addresses for n in _intersect(undecided, entry.cidr))
+            if not taken:
+                continue  # an earlier entry already decided all of these addresses
+            if entry.action == "allow":
+                allowed_here.append(entry)
+                admitted_here += taken
+            else:
+                denied.append(entry)
+            undecided = _subtract(undecided, entry.cidr)
+        if breadth.is_internet(admitted_here, version):
+            admitting.extend(allowed_here)
+            total += admitted_here
+    return NaclReach(port, bool(admitting), total, tuple(admitting), tuple(denied))
+
+
+def nacl_admin_reach(
+    acl: Mapping[str, Any], ports: Sequence[AdminPort], *, egress: bool = False, breadth: Breadth = Breadth()
+) -> list[NaclReach]:
+    entries = [NaclEntry.from_api(e) for e in acl.get("Entries") or []]
+    return [nacl_reach(entries, p, egress=egress, breadth=breadth) for p in ports]
