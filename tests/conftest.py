@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -31,24 +33,50 @@ def _offline_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pyte
     monkeypatch.setenv("GOVSCAN_STORE", str(tmp_path_factory.mktemp("store") / "history.sqlite"))
 
 
+def install_extensions() -> None:
+    import fixtures.moto_ext as ext
+
+    ext.install()
+    for info in pkgutil.iter_modules(ext.__path__):  # every extension module's own install()
+        module = importlib.import_module(f"fixtures.moto_ext.{info.name}")
+        if callable(getattr(module, "install", None)):
+            module.install()
+
+
 @pytest.fixture
 def aws() -> Iterator[None]:
     """An in-process moto world with govscan's moto extensions installed."""
     from moto import mock_aws
 
-    import importlib
-    import pkgutil
-
-    import fixtures.moto_ext as ext
-
-    if hasattr(ext, "install"):
-        ext.install()
-    for info in pkgutil.iter_modules(ext.__path__):  # every extension module's own install()
-        module = importlib.import_module(f"fixtures.moto_ext.{info.name}")
-        if callable(getattr(module, "install", None)):
-            module.install()
+    install_extensions()
     with mock_aws():
         yield
+
+
+@pytest.fixture(scope="session")
+def _moto_server() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    install_extensions()  # before the server builds its per-service URL maps
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def moto_endpoint(_moto_server: str) -> str:
+    """A ThreadedMotoServer on loopback, reset for this test."""
+    import urllib.request
+
+    from fixtures.moto_ext import faults
+
+    urllib.request.urlopen(urllib.request.Request(f"{_moto_server}/moto-api/reset", method="POST")).close()
+    faults.clear()
+    return _moto_server
 
 
 ScanFn = Callable[..., ScanRun]
