@@ -9,6 +9,25 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
+from checks._iam_policies import (
+    AUTHORIZATION_DETAILS,
+    IDENTITY_CENTER_ROLE_PATH,
+    NO_RESOURCE_TYPE_ACTIONS,
+    POLICY_TYPES,
+    USER,
+    WORKLOAD_OIDC_ISSUERS,
+    authorization_details,
+    grant_phrase,
+    identity_center_instances,
+    judged_policies,
+    policy_label,
+    problems_evidence,
+    problems_message,
+    reach_phrase,
+)
+from scanner.analysis.access_level import broad_reasons
+from scanner.analysis.iam_inventory import administrator_access_holders, statement_id
+from scanner.analysis.policy import grant_evidence
 from scanner.context import CheckContext
 from scanner.models import Finding, Scope, Severity, Status
 from scanner.registry import check
@@ -224,3 +243,335 @@ def iam_root_not_used_recently(ctx: CheckContext) -> Iterator[Finding]:
     else:
         yield ctx.finding(Status.PASS, resource_id=ctx.account_arn, resource_type="AWS::IAM::Root",
                           message=f"The root user was not used in the last {days} days.", evidence=evidence)
+
+
+# --- ACCT-002: least privilege, credentials and federation (helpers: checks/_iam_policies.py) ---
+
+@check(
+    id="iam_no_admin_wildcard_policies",
+    title="No customer-managed or inline policy allows every action on every resource",
+    severity=Severity.HIGH,
+    criteria=("ACCT-002.4",),
+    permissions=(AUTHORIZATION_DETAILS,),
+    scope=Scope.GLOBAL,
+    remediation="Replace the statement with the actions and resources the principal needs (IAM Access Analyzer "
+    "can generate a policy from CloudTrail activity); keep full administration in a role assumed with MFA.",
+)
+def iam_no_admin_wildcard_policies(ctx: CheckContext) -> Iterator[Finding]:
+    """A policy that allows every action on every resource makes whoever holds it an
+    administrator: least privilege asks for the opposite. Judged: customer-managed policies
+    (default version; attached and unattached told apart: an unattached one still FAILs, since
+    one attach call turns it on) and the inline policies of users, groups and roles. Rules:
+    ``*`` and ``*:*`` are every action; Allow with ``NotAction`` on every resource counts as
+    administrator (every action but the listed ones, across 400+ services, is not least
+    privilege); a Deny in the same policy that unconditionally covers the grant removes it.
+    A grant with a Condition still FAILs, marked ``conditional`` with the condition: network
+    and organisation conditions (aws:SourceIp, aws:SourceVpc(e), aws:PrincipalOrgID) limit
+    where the credentials work, not what they can do. Permissions boundaries and SCPs are not
+    evaluated (they can only narrow). A policy the analyser cannot read is an ERROR."""
+    judged = judged_policies(ctx)
+    if not judged:
+        yield ctx.finding(Status.NOT_APPLICABLE, message="No customer-managed or inline IAM policies exist.",
+                          evidence={"policies_judged": 0})
+        return
+    for source, analysis in judged:
+        admin = [g for g in analysis.grants if g.all_actions and g.all_resources]
+        evidence: dict[str, Any] = {**source.describe(), "admin_statements": [grant_evidence(g) for g in admin]}
+        if analysis.cancelled:
+            evidence["statements_granting_nothing"] = [g.ref for g in analysis.cancelled]
+        kind = POLICY_TYPES[source.kind]
+        if analysis.problems:
+            evidence["problems"] = problems_evidence(analysis)
+            yield ctx.finding(Status.ERROR, resource_id=source.id, resource_type=kind,
+                              message=problems_message(source, analysis), evidence=evidence)
+        elif admin:
+            yield ctx.finding(
+                Status.FAIL, resource_id=source.id, resource_type=kind, evidence=evidence,
+                message=f"{policy_label(source)} allows every action on every resource in "
+                + ", ".join(grant_phrase(g) for g in admin) + f"; {reach_phrase(source)}.",
+            )
+        else:
+            yield ctx.finding(Status.PASS, resource_id=source.id, resource_type=kind, evidence=evidence,
+                              message=f"{policy_label(source)} does not allow every action on every resource.")
+
+
+@check(
+    id="iam_no_broad_wildcards",
+    title="No policy statement grants a whole service, or write access on every resource",
+    severity=Severity.MEDIUM,
+    criteria=("ACCT-002.4",),
+    permissions=(AUTHORIZATION_DETAILS,),
+    scope=Scope.GLOBAL,
+    remediation="Name the actions (not svc:*) and scope write and permissions-management actions to the ARNs "
+    "they need; use conditions such as aws:ResourceTag where ARNs are not known in advance.",
+)
+def iam_no_broad_wildcards(ctx: CheckContext) -> Iterator[Finding]:
+    """The checklist asks that wildcards in Action and Resource are avoided as much as
+    possible. Each offending Allow statement of a customer-managed or inline policy is its
+    own FAIL (resource ``<policy>#statement/<n>`` or ``#sid/<Sid>``): a whole-service grant
+    (``s3:*``, on any resource), a pattern spanning services (``*:Get*``), Allow + NotAction,
+    or a write or permissions-management action on every resource. Access levels follow a
+    documented rule set approximating the Service Authorization Reference (unknown verbs count
+    as write). Reads on ``*`` pass; so do the few actions that only accept ``*`` (setting
+    ``broad_wildcard_exempt_actions``). Conditions and partial Denies are shown, never used
+    to pass. A policy without offending statements gets one PASS; unreadable statements make
+    the policy an ERROR while its readable statements are still judged."""
+    judged = judged_policies(ctx)
+    exempt = tuple(ctx.setting("broad_wildcard_exempt_actions", NO_RESOURCE_TYPE_ACTIONS))
+    if not judged:
+        yield ctx.finding(Status.NOT_APPLICABLE, message="No customer-managed or inline IAM policies exist.",
+                          evidence={"policies_judged": 0})
+        return
+    for source, analysis in judged:
+        kind = POLICY_TYPES[source.kind]
+        offending = [(g, reasons) for g in analysis.grants if (reasons := broad_reasons(g, exempt=exempt))]
+        for grant, reasons in offending:
+            what = ", ".join(f"{r['action']} ({r['reason'].replace('_', ' ')})" for r in reasons)
+            yield ctx.finding(
+                Status.FAIL, resource_id=statement_id(source.id, grant.ref), resource_type=kind,
+                message=f"{policy_label(source)}, {grant_phrase(grant)}: {what} on "
+                + ("every resource" if grant.all_resources else ", ".join(grant.statement.resources))
+                + f"; {reach_phrase(source)}.",
+                evidence={**source.describe(), **grant_evidence(grant), "reasons": reasons,
+                          "all_resources": grant.all_resources},
+            )
+        if analysis.problems:
+            yield ctx.finding(Status.ERROR, resource_id=source.id, resource_type=kind,
+                              message=problems_message(source, analysis),
+                              evidence={**source.describe(), "problems": problems_evidence(analysis)})
+        elif not offending:
+            yield ctx.finding(Status.PASS, resource_id=source.id, resource_type=kind,
+                              message=f"{policy_label(source)} has no whole-service, cross-service or "
+                              "write-on-every-resource grant.",
+                              evidence={**source.describe(), "statements": analysis.statement_count})
+
+
+def user_rows(ctx: CheckContext) -> list[dict[str, str]]:
+    """The credential report's IAM user rows (the root row is judged by the root checks).
+
+    AWS regenerates the report at most every 4 hours; its age is in the evidence.
+    """
+    return [row for row in credential_report(ctx) if row.get("user") != ROOT_USER]
+
+
+@check(
+    id="iam_console_users_mfa",
+    title="Every IAM user with a console password has MFA",
+    severity=Severity.HIGH,
+    criteria=("ACCT-002.5",),
+    permissions=CREDENTIAL_REPORT_PERMISSIONS,
+    scope=Scope.GLOBAL,
+    remediation="Enable MFA for the user (or remove the console password); better, move people to IAM Identity "
+    "Center or federation and delete their IAM users.",
+)
+def iam_console_users_mfa(ctx: CheckContext) -> Iterator[Finding]:
+    """A console password without MFA is one phished or reused password away from the
+    account. One finding per IAM user with a console password, from the credential report's
+    ``password_enabled`` and ``mfa_active`` (any MFA type counts)."""
+    console = [row for row in user_rows(ctx) if row.get("password_enabled") == "true"]
+    if not console:
+        yield ctx.finding(Status.NOT_APPLICABLE, message="No IAM user has a console password.",
+                          evidence={"console_users": 0})
+        return
+    for row in console:
+        mfa = row.get("mfa_active") == "true"
+        yield ctx.finding(
+            Status.PASS if mfa else Status.FAIL, resource_id=row["arn"], resource_type=USER,
+            message=f"IAM user {row['user']} has a console password " + ("and MFA." if mfa else "but no MFA."),
+            evidence={k: row.get(k) for k in ("user", "arn", "password_enabled", "password_last_used", "mfa_active")},
+        )
+
+
+def has_active_key(row: dict[str, str]) -> bool:
+    return "true" in (row.get("access_key_1_active"), row.get("access_key_2_active"))
+
+
+def key_problems(
+    row: dict[str, str], now: datetime, max_age: int, max_unused: int
+) -> tuple[list[str], list[dict[str, Any]]]:
+    problems: list[str] = []
+    keys: list[dict[str, Any]] = []
+    for n in ("1", "2"):
+        if row.get(f"access_key_{n}_active") != "true":
+            continue
+        rotated = parse_time(row.get(f"access_key_{n}_last_rotated"))
+        used = parse_time(row.get(f"access_key_{n}_last_used_date"))
+        age = (now - rotated).days if rotated else None
+        since = used or rotated
+        idle = (now - since).days if since else None
+        keys.append({"key": n, "last_rotated": row.get(f"access_key_{n}_last_rotated"),
+                     "last_used": row.get(f"access_key_{n}_last_used_date"), "age_days": age, "idle_days": idle})
+        if age is not None and age > max_age:
+            problems.append(f"key {n} is {age} days old")
+        if idle is not None and idle > max_unused:
+            problems.append(f"key {n} {'unused' if used else 'never used'} for {idle} days")
+    return problems, keys
+
+
+@check(
+    id="iam_access_keys_rotated",
+    title="No active access key is older than 90 days or unused for 90 days",
+    severity=Severity.MEDIUM,
+    criteria=("ACCT-002.2",),
+    permissions=CREDENTIAL_REPORT_PERMISSIONS,
+    scope=Scope.GLOBAL,
+    remediation="Rotate the key (create a new one, switch, deactivate, delete) or delete it if unused; better, "
+    "give the workload a role so it gets temporary credentials.",
+)
+def iam_access_keys_rotated(ctx: CheckContext) -> Iterator[Finding]:
+    """Long-lived access keys leak (repositories, laptops, logs) and keep working until
+    someone rotates them; a key nobody uses is risk without purpose. One finding per IAM user
+    with an active key, from the credential report. Limits: ``access_key_max_age_days`` and
+    ``access_key_max_unused_days`` (both 90); a never-used key counts as idle since creation."""
+    max_age = int(ctx.setting("access_key_max_age_days", 90))
+    max_unused = int(ctx.setting("access_key_max_unused_days", 90))
+    holders = [row for row in user_rows(ctx) if has_active_key(row)]
+    if not holders:
+        yield ctx.finding(Status.NOT_APPLICABLE, message="No IAM user has an active access key.",
+                          evidence={"users_with_active_keys": 0})
+        return
+    for row in holders:
+        problems, keys = key_problems(row, ctx.now, max_age, max_unused)
+        evidence = {"user": row["user"], "active_keys": keys, "max_age_days": max_age, "max_unused_days": max_unused}
+        if problems:
+            yield ctx.finding(Status.FAIL, resource_id=row["arn"], resource_type=USER, evidence=evidence,
+                              message=f"IAM user {row['user']}: " + "; ".join(problems) + ".")
+        else:
+            yield ctx.finding(Status.PASS, resource_id=row["arn"], resource_type=USER, evidence=evidence,
+                              message=f"IAM user {row['user']}: active key(s) rotated and used within limits.")
+
+
+@check(
+    id="iam_temporary_credentials",
+    title="People and workloads use roles (temporary credentials), not IAM user access keys",
+    severity=Severity.LOW,
+    criteria=("ACCT-002.2", "ACCT-002.5"),
+    permissions=(*CREDENTIAL_REPORT_PERMISSIONS, AUTHORIZATION_DETAILS),
+    scope=Scope.GLOBAL,
+    remediation="Replace IAM user access keys with roles (instance profiles, task roles, OIDC federation for CI) "
+    "and give people federated access; grant AdministratorAccess only through roles.",
+)
+def iam_temporary_credentials(ctx: CheckContext) -> Iterator[Finding]:
+    """The checklist asks for temporary credentials through IAM roles and dedicated
+    credentials per person. PASS when no IAM user holds an active access key. The evidence
+    always counts IAM users with long-lived keys against roles, and names every principal
+    holding the AWS managed AdministratorAccess policy (directly or through a group): who can
+    do everything, for the reviewer of ACCT-002.5."""
+    rows = user_rows(ctx)
+    details = authorization_details(ctx)
+    with_keys = sorted(r["arn"] for r in rows if has_active_key(r))
+    roles = details.get("RoleDetailList", [])
+    service_linked = [r for r in roles if str(r.get("Path", "")).startswith("/aws-service-role/")]
+    evidence = {
+        "iam_users": len(rows),
+        "iam_users_with_active_keys": len(with_keys),
+        "users_with_active_keys": with_keys,
+        "roles": len(roles),
+        "service_linked_roles": len(service_linked),
+        "administrator_access_holders": administrator_access_holders(details),
+    }
+    if with_keys:
+        yield ctx.finding(Status.FAIL, evidence=evidence,
+                          message=f"{len(with_keys)} IAM user(s) hold long-lived access keys (roles: {len(roles)}).")
+    else:
+        yield ctx.finding(Status.PASS, evidence=evidence,
+                          message=f"No IAM user holds an active access key ({len(rows)} users, {len(roles)} roles).")
+
+
+@check(
+    id="iam_identity_federation",
+    title="People sign in through identity federation (SAML/OIDC provider or IAM Identity Center)",
+    severity=Severity.MEDIUM,
+    criteria=("ACCT-002.3",),
+    permissions=(
+        "iam:ListSAMLProviders", "iam:ListOpenIDConnectProviders", "sso:ListInstances", AUTHORIZATION_DETAILS,
+    ),
+    scope=Scope.GLOBAL,
+    remediation="Enable IAM Identity Center (connected to the company directory) or add a SAML identity "
+    "provider, and give people roles instead of IAM users.",
+)
+def iam_identity_federation(ctx: CheckContext) -> Iterator[Finding]:
+    """Federation gives each person one corporate identity, removed in one place when they
+    leave; IAM users are separate passwords and keys per account. PASS when the account has a
+    SAML provider (IAM Identity Center's own ``AWSSSO_..._DO_NOT_DELETE`` counts), an OIDC
+    provider for a workforce issuer, an IAM Identity Center instance in a scanned region, or
+    roles Identity Center provisioned (path ``/aws-reserved/sso.amazonaws.com/``, how a member
+    account of an organisation instance shows it). OIDC providers of CI/CD or EKS issuers
+    (GitHub Actions, GitLab, Terraform Cloud...) federate workloads, not people: listed, not
+    counted. Managed Microsoft AD is not looked at; the evidence says which regions were."""
+    saml = [p["Arn"] for p in ctx.read("iam", "ListSAMLProviders").get("SAMLProviderList", [])]
+    oidc = [p["Arn"] for p in ctx.read("iam", "ListOpenIDConnectProviders").get("OpenIDConnectProviderList", [])]
+    workload = [a for a in oidc if any(i in a.split("oidc-provider/", 1)[-1] for i in WORKLOAD_OIDC_ISSUERS)]
+    sso_roles = sorted(
+        r["Arn"] for r in authorization_details(ctx).get("RoleDetailList", [])
+        if str(r.get("Path", "")).startswith(IDENTITY_CENTER_ROLE_PATH)
+    )
+    instances, failures = identity_center_instances(ctx)
+    evidence: dict[str, Any] = {
+        "saml_providers": saml,
+        "oidc_workforce_providers": [a for a in oidc if a not in workload],
+        "oidc_workload_providers": workload,
+        "identity_center_instances": instances,
+        "identity_center_regions_checked": [r for r in (ctx.regions or (ctx.home_region,))
+                                            if r not in {f.call.region for f in failures}],
+        "identity_center_roles": sso_roles,
+    }
+    federated = saml or evidence["oidc_workforce_providers"] or instances or sso_roles
+    if failures:
+        evidence["failed_calls"] = [{"action": f.action, "region": f.call.region, "error_code": f.error_code}
+                                    for f in failures]
+    if not federated and failures:
+        yield ctx.error(failures[0])
+        return
+    if federated:
+        kinds = [name for name, found in (("SAML provider", saml), ("OIDC workforce provider",
+                 evidence["oidc_workforce_providers"]), ("IAM Identity Center instance", instances),
+                 ("Identity Center roles", sso_roles)) if found]
+        yield ctx.finding(Status.PASS, evidence=evidence,
+                          message="Identity federation is set up: " + ", ".join(kinds) + ".")
+    else:
+        yield ctx.finding(Status.FAIL, evidence=evidence,
+                          message="No SAML provider, workforce OIDC provider or IAM Identity Center instance in "
+                          + ", ".join(evidence["identity_center_regions_checked"])
+                          + (f" (only workload OIDC providers: {len(workload)})" if workload else "") + ".")
+
+
+@check(
+    id="iam_password_policy_strong",
+    title="The IAM password policy requires long passwords and prevents reuse",
+    severity=Severity.MEDIUM,
+    criteria=("ACCT-002.5",),
+    permissions=("iam:GetAccountPasswordPolicy",),
+    scope=Scope.GLOBAL,
+    remediation="aws iam update-account-password-policy --minimum-password-length 14 "
+    "--password-reuse-prevention 24 (plus character requirements as the company policy says).",
+)
+def iam_password_policy_strong(ctx: CheckContext) -> Iterator[Finding]:
+    """IAM user passwords should be long and not recycled. Limits: ``password_min_length``
+    (14) and ``password_reuse_prevention`` (24, the number of previous passwords remembered).
+    No custom policy (``NoSuchEntity``) is a FAIL: AWS's default then allows 8 characters and
+    reuse. https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_passwords_account-policy.html"""
+    min_length = int(ctx.setting("password_min_length", 14))
+    min_reuse = int(ctx.setting("password_reuse_prevention", 24))
+    answer = ctx.read_optional("iam", "GetAccountPasswordPolicy", absent=("NoSuchEntity",))
+    limits = {"required_min_length": min_length, "required_reuse_prevention": min_reuse}
+    kind = "AWS::IAM::AccountPasswordPolicy"
+    if answer is None:
+        yield ctx.finding(Status.FAIL, resource_type=kind, evidence={**limits, "password_policy": None},
+                          message="No IAM password policy is set (NoSuchEntity): AWS's default allows "
+                          "8-character passwords and reuse.")
+        return
+    policy = answer.get("PasswordPolicy", {})
+    gaps = []
+    if int(policy.get("MinimumPasswordLength", 0)) < min_length:
+        gaps.append(f"minimum length {policy.get('MinimumPasswordLength')} < {min_length}")
+    if int(policy.get("PasswordReusePrevention", 0)) < min_reuse:
+        gaps.append(f"reuse prevention {policy.get('PasswordReusePrevention', 'off')} < {min_reuse}")
+    evidence = {**limits, "password_policy": policy}
+    if gaps:
+        yield ctx.finding(Status.FAIL, resource_type=kind, evidence=evidence,
+                          message="IAM password policy too weak: " + "; ".join(gaps) + ".")
+    else:
+        yield ctx.finding(Status.PASS, resource_type=kind, evidence=evidence,
+                          message=f"IAM password policy requires {policy.get('MinimumPasswordLength')}+ characters "
+                          f"and remembers {policy.get('PasswordReusePrevention')} passwords.")
