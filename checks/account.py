@@ -14,11 +14,42 @@ PRIMARY_FIELDS = ("FullName", "PhoneNumber", "AddressLine1", "City", "CountryCod
 # Consumer mail providers: a contact there is a person's private address, not the company's.
 FREE_MAIL_DOMAINS = frozenset(
     {
-        "gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.uk", "yahoo.fr", "yahoo.de", "ymail.com",
-        "hotmail.com", "hotmail.co.uk", "hotmail.fr", "outlook.com", "live.com", "msn.com", "aol.com",
-        "icloud.com", "me.com", "mac.com", "mail.com", "gmx.com", "gmx.de", "gmx.net", "web.de",
-        "proton.me", "protonmail.com", "yandex.com", "yandex.ru", "mail.ru", "qq.com", "163.com",
-        "126.com", "zoho.com", "tutanota.com", "fastmail.com", "hey.com", "inbox.com", "libero.it",
+        "gmail.com",
+        "googlemail.com",
+        "yahoo.com",
+        "yahoo.co.uk",
+        "yahoo.fr",
+        "yahoo.de",
+        "ymail.com",
+        "hotmail.com",
+        "hotmail.co.uk",
+        "hotmail.fr",
+        "outlook.com",
+        "live.com",
+        "msn.com",
+        "aol.com",
+        "icloud.com",
+        "me.com",
+        "mac.com",
+        "mail.com",
+        "gmx.com",
+        "gmx.de",
+        "gmx.net",
+        "web.de",
+        "proton.me",
+        "protonmail.com",
+        "yandex.com",
+        "yandex.ru",
+        "mail.ru",
+        "qq.com",
+        "163.com",
+        "126.com",
+        "zoho.com",
+        "tutanota.com",
+        "fastmail.com",
+        "hey.com",
+        "inbox.com",
+        "libero.it",
     }
 )
 
@@ -80,7 +111,9 @@ def account_contacts_set(ctx: CheckContext) -> Iterator[Finding]:
         "problems": problems,
     }
     if problems:
-        yield ctx.finding(Status.FAIL, message="Account contacts incomplete: " + "; ".join(problems) + ".", evidence=evidence)
+        yield ctx.finding(
+            Status.FAIL, message="Account contacts incomplete: " + "; ".join(problems) + ".", evidence=evidence
+        )
     else:
         domains = sorted({email_domain(c["email"]) for c in alternates.values()})
         yield ctx.finding(

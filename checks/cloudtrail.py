@@ -98,11 +98,16 @@ def cloudtrail_multi_region_logging(ctx: CheckContext) -> Iterator[Finding]:
     mining crypto) leaves no record. The checklist requires CloudTrail in all regions. A
     single-region trail does not count, and neither does a trail that exists but is stopped."""
     good, evaluated = qualifying_trails(ctx)
-    evidence = {"multi_region_trails": evaluated,
-                "single_region_trails": [t["TrailARN"] for t in all_trails(ctx) if not t.get("IsMultiRegionTrail")]}
+    evidence = {
+        "multi_region_trails": evaluated,
+        "single_region_trails": [t["TrailARN"] for t in all_trails(ctx) if not t.get("IsMultiRegionTrail")],
+    }
     if good:
-        yield ctx.finding(Status.PASS, message=f"Multi-region trail {good[0]['trail']} is logging all management events.",
-                          evidence=evidence)
+        yield ctx.finding(
+            Status.PASS,
+            message=f"Multi-region trail {good[0]['trail']} is logging all management events.",
+            evidence=evidence,
+        )
         return
     if not evaluated:
         message = "No multi-region trail exists" + (
@@ -110,7 +115,8 @@ def cloudtrail_multi_region_logging(ctx: CheckContext) -> Iterator[Finding]:
         )
     else:
         reasons = [
-            f"{e['trail']}: " + ("not logging" if not e["is_logging"] else "does not record read and write management events")
+            f"{e['trail']}: "
+            + ("not logging" if not e["is_logging"] else "does not record read and write management events")
             for e in evaluated
         ]
         message = "No multi-region trail qualifies: " + "; ".join(reasons) + "."
@@ -156,16 +162,25 @@ def non_log_writers(policy: dict[str, Any]) -> list[str]:
 def bucket_protection(ctx: CheckContext, bucket: str) -> dict[str, Any]:
     versioning = ctx.read("s3", "GetBucketVersioning", region=ctx.home_region, Bucket=bucket)
     lock = ctx.read_optional(
-        "s3", "GetObjectLockConfiguration", absent=("ObjectLockConfigurationNotFoundError",),
-        region=ctx.home_region, Bucket=bucket,
+        "s3",
+        "GetObjectLockConfiguration",
+        absent=("ObjectLockConfigurationNotFoundError",),
+        region=ctx.home_region,
+        Bucket=bucket,
     )
     block = ctx.read_optional(
-        "s3", "GetPublicAccessBlock", absent=("NoSuchPublicAccessBlockConfiguration",),
-        region=ctx.home_region, Bucket=bucket,
+        "s3",
+        "GetPublicAccessBlock",
+        absent=("NoSuchPublicAccessBlockConfiguration",),
+        region=ctx.home_region,
+        Bucket=bucket,
     )
     account_block = ctx.read_optional(
-        "s3control", "GetPublicAccessBlock", absent=("NoSuchPublicAccessBlockConfiguration",),
-        region=ctx.home_region, AccountId=ctx.account_id,
+        "s3control",
+        "GetPublicAccessBlock",
+        absent=("NoSuchPublicAccessBlockConfiguration",),
+        region=ctx.home_region,
+        AccountId=ctx.account_id,
     )
     policy_answer = ctx.read_optional(
         "s3", "GetBucketPolicy", absent=("NoSuchBucketPolicy",), region=ctx.home_region, Bucket=bucket
@@ -198,7 +213,9 @@ def protection_gaps(p: dict[str, Any]) -> list[str]:
     if p["public_policy_statements"]:
         gaps.append("the bucket policy allows public access")
     if p["non_log_principals"]:
-        gaps.append("the bucket is not dedicated to logs (policy also grants " + ", ".join(p["non_log_principals"]) + ")")
+        gaps.append(
+            "the bucket is not dedicated to logs (policy also grants " + ", ".join(p["non_log_principals"]) + ")"
+        )
     return gaps
 
 
@@ -231,8 +248,11 @@ def cloudtrail_bucket_protected(ctx: CheckContext) -> Iterator[Finding]:
     good, evaluated = qualifying_trails(ctx)
     trails = good or evaluated
     if not trails:
-        yield ctx.finding(Status.NOT_APPLICABLE, message="No multi-region trail, so no trail bucket to judge "
-                          "(see cloudtrail_multi_region_logging).", evidence={})
+        yield ctx.finding(
+            Status.NOT_APPLICABLE,
+            message="No multi-region trail, so no trail bucket to judge (see cloudtrail_multi_region_logging).",
+            evidence={},
+        )
         return
     for bucket in sorted({t["s3_bucket"] for t in trails if t["s3_bucket"]}):
         arn = f"arn:{ctx.partition}:s3:::{bucket}"
@@ -244,12 +264,21 @@ def cloudtrail_bucket_protected(ctx: CheckContext) -> Iterator[Finding]:
         protection["trails"] = [t["trail"] for t in trails if t["s3_bucket"] == bucket]
         gaps = protection_gaps(protection)
         if gaps:
-            yield ctx.finding(Status.FAIL, resource_id=arn, resource_type=BUCKET,
-                              message=f"Trail bucket {bucket}: " + "; ".join(gaps) + ".", evidence=protection)
+            yield ctx.finding(
+                Status.FAIL,
+                resource_id=arn,
+                resource_type=BUCKET,
+                message=f"Trail bucket {bucket}: " + "; ".join(gaps) + ".",
+                evidence=protection,
+            )
         else:
-            yield ctx.finding(Status.PASS, resource_id=arn, resource_type=BUCKET,
-                              message=f"Trail bucket {bucket} is versioned, deletion-protected, private and "
-                              "dedicated to logs.", evidence=protection)
+            yield ctx.finding(
+                Status.PASS,
+                resource_id=arn,
+                resource_type=BUCKET,
+                message=f"Trail bucket {bucket} is versioned, deletion-protected, private and dedicated to logs.",
+                evidence=protection,
+            )
 
 
 @check(
@@ -266,8 +295,11 @@ def cloudtrail_log_file_validation(ctx: CheckContext) -> Iterator[Finding]:
     a log file was not altered or removed: the difference between a log and evidence."""
     trails = multi_region_trails(ctx)
     if not trails:
-        yield ctx.finding(Status.NOT_APPLICABLE, message="No multi-region trail exists "
-                          "(see cloudtrail_multi_region_logging).", evidence={})
+        yield ctx.finding(
+            Status.NOT_APPLICABLE,
+            message="No multi-region trail exists (see cloudtrail_multi_region_logging).",
+            evidence={},
+        )
         return
     for trail in trails:
         on = bool(trail.get("LogFileValidationEnabled"))
@@ -369,9 +401,16 @@ def cloudtrail_no_console_changes(ctx: CheckContext) -> Iterator[Finding]:
         "examples": sample,
     }
     if console:
-        yield ctx.finding(Status.FAIL, message=f"{len(console)} write call(s) from console sessions in the last "
-                          f"{days} days in {ctx.region} (e.g. {sample[0]['EventName']} by {sample[0]['Username']}).",
-                          evidence=evidence)
+        yield ctx.finding(
+            Status.FAIL,
+            message=f"{len(console)} write call(s) from console sessions in the last "
+            f"{days} days in {ctx.region} (e.g. {sample[0]['EventName']} by {sample[0]['Username']}).",
+            evidence=evidence,
+        )
     else:
-        yield ctx.finding(Status.PASS, message=f"No write calls from console sessions in the last {days} days "
-                          f"among {len(events)} write events in {ctx.region}.", evidence=evidence)
+        yield ctx.finding(
+            Status.PASS,
+            message=f"No write calls from console sessions in the last {days} days "
+            f"among {len(events)} write events in {ctx.region}.",
+            evidence=evidence,
+        )

@@ -10,6 +10,7 @@ Exit codes (also in ``govscan --help``):
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -186,6 +187,9 @@ def scan_command(
     except TargetUnreachable as exc:
         click.echo(f"govscan: target unreachable: {exc}", err=True)
         sys.exit(EXIT_UNREACHABLE)
+    # SIGTERM (a CI timeout, `kill`) stops the scan like Ctrl-C: the document is still written,
+    # marked incomplete, and never counts as a complete run.
+    signal.signal(signal.SIGTERM, _interrupt)
     show = not quiet and sys.stderr.isatty()
     if not quiet:
         click.echo(
@@ -222,6 +226,10 @@ def scan_command(
     if not quiet:
         _print_summary(run, json_path)
     sys.exit(_exit_code(run, fail_kinds))
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def _default_region() -> str:
@@ -311,3 +319,7 @@ def controls_command(show_all: bool) -> None:
             click.echo(f"  {criterion.id:<13} {criterion.text[:70]:<70}  [{checks}]")
     if not show_all:
         click.echo("\nPractice-level controls are manual; --all lists them too.")
+
+
+if __name__ == "__main__":  # `python -m scanner.cli`
+    main()

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from scanner.gateway import CallFailed, Gateway
-from scanner.permissions import iam_action
 from scanner.models import GLOBAL_REGION, CheckSpec, Finding, Scope, Status
+from scanner.permissions import iam_action
 
 
 class CheckContext:

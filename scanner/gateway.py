@@ -92,12 +92,27 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def botocore_config(version: str, *, endpoint_url: str | None, max_pool: int = 32) -> Config:
-    """One botocore Config for every client: adaptive retries, bounded timeouts, our user agent."""
+def botocore_config(
+    version: str,
+    *,
+    endpoint_url: str | None,
+    max_pool: int = 32,
+    max_attempts: int = 6,
+    connect_timeout: float = 5,
+    read_timeout: float = 30,
+) -> Config:
+    """One botocore Config for every client: adaptive retries, bounded timeouts, our user agent.
+
+    Adaptive mode retries throttling errors with exponential backoff and, on top, slows the
+    client's own request rate when AWS throttles it. With 6 attempts a call that stays
+    throttled gives up after about half a minute and becomes an ERROR finding; an unreachable
+    endpoint costs at most ``max_attempts * connect_timeout`` per call, so one dead regional
+    endpoint cannot stall a scan.
+    """
     return Config(
-        retries={"mode": "adaptive", "max_attempts": 8},
-        connect_timeout=5,
-        read_timeout=30,
+        retries={"mode": "adaptive", "max_attempts": max_attempts},
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
         max_pool_connections=max_pool,
         user_agent_extra=f"govscan/{version}",
         # Against an emulator the service's host prefixes (e.g. "data." or "<account>.")
@@ -128,6 +143,15 @@ class CallLog:
         with self._lock:
             call = Call(id=f"c{len(self._calls) + 1:05d}", **fields)
             self._calls.append(call)
+        log.info(
+            "%s %s %s %s%s (%d ms)",
+            call.id,
+            call.action,
+            call.region,
+            call.outcome.value,
+            f" {call.error_code}" if call.error_code else "",
+            call.duration_ms,
+        )
         for listener in self.listeners:
             listener(call)
         return call
@@ -135,6 +159,10 @@ class CallLog:
     def snapshot(self) -> tuple[Call, ...]:
         with self._lock:
             return tuple(self._calls)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._calls)
 
 
 class ClientFactory:
@@ -295,7 +323,6 @@ class Gateway:
             pages=pages,
             duration_ms=int((time.monotonic() - started) * 1000),
         )
-        log.debug("%s %s %s -> ok (%d page(s))", call.id, action, region, pages)
         return call, response
 
 

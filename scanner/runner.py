@@ -79,13 +79,17 @@ def resolve_regions(connection: Connection, options: ScanOptions) -> tuple[tuple
     except CallFailed as exc:
         if options.all_regions:
             return (options.home_region,), (
-                RegionSkip("*", f"--all-regions needs ec2:DescribeRegions ({exc.error_code}); scanned the home region only"),
+                RegionSkip(
+                    "*", f"--all-regions needs ec2:DescribeRegions ({exc.error_code}); scanned the home region only"
+                ),
             )
         return tuple(requested), ()
     status = {r["RegionName"]: r.get("OptInStatus", "opt-in-not-required") for r in (answer or {}).get("Regions", [])}
     enabled = sorted(r for r, s in status.items() if s in ("opt-in-not-required", "opted-in"))
     if options.all_regions:
-        skipped = tuple(RegionSkip(r, f"opt-in region not enabled ({s})") for r, s in sorted(status.items()) if r not in enabled)
+        skipped = tuple(
+            RegionSkip(r, f"opt-in region not enabled ({s})") for r, s in sorted(status.items()) if r not in enabled
+        )
         return tuple(enabled), skipped
     regions: list[str] = []
     skips: list[RegionSkip] = []
@@ -168,7 +172,7 @@ def scan(
             findings.extend(future.result())
             if progress:
                 check_id, region = futures[future]
-                progress(done, len(tasks), f"{check_id} {region}")
+                progress(done, len(tasks), f"{len(connection.gateway.calls)} calls · {check_id} {region}")
     except KeyboardInterrupt:
         complete = False
         pool.shutdown(wait=False, cancel_futures=True)

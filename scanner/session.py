@@ -34,6 +34,7 @@ class ConnectOptions:
     session_name: str = "govscan"
     duration_seconds: int = 3600
     max_pool: int = 32
+    max_attempts: int = 6
 
     @property
     def effective_endpoint(self) -> str | None:
@@ -60,8 +61,14 @@ def _base_session(options: ConnectOptions) -> boto3.Session:
 def connect(options: ConnectOptions, calls: CallLog | None = None) -> Connection:
     """Credentials, optional assume-role, and the caller identity. Raises :class:`TargetUnreachable`."""
     calls = calls or CallLog()
+    if options.role_arn and options.duration_seconds < 1800:
+        # botocore refreshes assumed-role credentials once fewer than 15 minutes remain; a
+        # shorter session would call sts:AssumeRole before every request.
+        raise ValueError("the role session duration must be at least 1800 seconds")
     endpoint = options.effective_endpoint
-    config = botocore_config(__version__, endpoint_url=endpoint, max_pool=options.max_pool)
+    config = botocore_config(
+        __version__, endpoint_url=endpoint, max_pool=options.max_pool, max_attempts=options.max_attempts
+    )
     base = _base_session(options)
     if base.get_credentials() is None:
         raise TargetUnreachable(

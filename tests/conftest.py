@@ -94,17 +94,23 @@ def run_scan(aws: None) -> ScanFn:
         role_arn: str | None = None,
         external_id: str | None = None,
         workers: int = 4,
+        max_attempts: int = 3,
     ) -> ScanRun:
         regions = tuple(regions)
         registry = load_checks()
         chosen = select_checks(registry, load_catalog(), check_ids=list(checks))
-        connection = connect(ConnectOptions(role_arn=role_arn, external_id=external_id, home_region=regions[0]))
+        connection = connect(
+            ConnectOptions(
+                role_arn=role_arn, external_id=external_id, home_region=regions[0], max_attempts=max_attempts
+            )
+        )
         run = scan(
             connection,
             chosen,
             load_catalog(),
-            ScanOptions(regions=regions, home_region=regions[0], settings=settings or {}, workers=workers,
-                        partial=bool(checks)),
+            ScanOptions(
+                regions=regions, home_region=regions[0], settings=settings or {}, workers=workers, partial=bool(checks)
+            ),
         )
         validate(to_document(run))
         return run
@@ -114,10 +120,7 @@ def run_scan(aws: None) -> ScanFn:
 
 def only(run: ScanRun, check_id: str, **match: Any) -> Finding:
     """The single finding of ``check_id`` (optionally matching resource_id/region); fails otherwise."""
-    found = [
-        f for f in run.findings
-        if f.check_id == check_id and all(getattr(f, k) == v for k, v in match.items())
-    ]
+    found = [f for f in run.findings if f.check_id == check_id and all(getattr(f, k) == v for k, v in match.items())]
     assert len(found) == 1, f"expected one {check_id} finding matching {match}, got {found}"
     return found[0]
 

@@ -32,8 +32,19 @@ def test_scan_seeded_server_two_regions(moto_endpoint: str, tmp_path: Path) -> N
     account_worlds.contacts(world)
     iam_root.set_root(world.account_id, mfa=True, mfa_virtual=False)
     out = tmp_path / "out.json"
-    code, output = scan(["--endpoint-url", moto_endpoint, "--regions", "us-east-1,eu-west-1",
-                            "--controls", "ACCT-001", "--json", str(out), "--quiet"])
+    code, output = scan(
+        [
+            "--endpoint-url",
+            moto_endpoint,
+            "--regions",
+            "us-east-1,eu-west-1",
+            "--controls",
+            "ACCT-001",
+            "--json",
+            str(out),
+            "--quiet",
+        ]
+    )
     doc = json.loads(out.read_text())
     validate(doc)
     assert doc["target"]["account_id"] == world.account_id
@@ -56,9 +67,23 @@ def test_scan_assumes_role_with_external_id_into_second_account(moto_endpoint: s
     trail_worlds.log_bucket(customer, "customer-trail-logs", protected=False)
     trail_worlds.trail(customer, "customer-trail", "customer-trail-logs")
     out = tmp_path / "customer.json"
-    code, output = scan(["--endpoint-url", moto_endpoint, "--role-arn", ROLE, "--external-id", "s3cr3t-ext",
-                            "--label", "clinic", "--checks", "cloudtrail_bucket_protected,cloudtrail_multi_region_logging",
-                            "--json", str(out), "--quiet"])
+    code, output = scan(
+        [
+            "--endpoint-url",
+            moto_endpoint,
+            "--role-arn",
+            ROLE,
+            "--external-id",
+            "s3cr3t-ext",
+            "--label",
+            "clinic",
+            "--checks",
+            "cloudtrail_bucket_protected,cloudtrail_multi_region_logging",
+            "--json",
+            str(out),
+            "--quiet",
+        ]
+    )
     assert code == 1, output
     doc = json.loads(out.read_text())
     assert doc["target"]["account_id"] == CUSTOMER
@@ -73,8 +98,9 @@ def test_scan_assumes_role_with_external_id_into_second_account(moto_endpoint: s
 
 def test_unassumable_role_exits_3_with_advice(moto_endpoint: str, tmp_path: Path) -> None:
     faults.deny("sts:AssumeRole")
-    code, output = scan(["--endpoint-url", moto_endpoint, "--role-arn", ROLE, "--external-id", "x",
-                            "--json", str(tmp_path / "x.json")])
+    code, output = scan(
+        ["--endpoint-url", moto_endpoint, "--role-arn", ROLE, "--external-id", "x", "--json", str(tmp_path / "x.json")]
+    )
     assert code == 3
     assert "target unreachable" in output and "trust policy" in output
     assert not (tmp_path / "x.json").exists()
@@ -84,8 +110,19 @@ def test_denied_call_never_shows_as_pass_or_fail(moto_endpoint: str, tmp_path: P
     trail_worlds.compliant_trail(World(endpoint_url=moto_endpoint))
     faults.deny("cloudtrail:GetTrailStatus")
     out = tmp_path / "d.json"
-    code, _ = scan(["--endpoint-url", moto_endpoint, "--checks", "cloudtrail_multi_region_logging",
-                       "--json", str(out), "--quiet", "--fail-on", "fail"])
+    code, _ = scan(
+        [
+            "--endpoint-url",
+            moto_endpoint,
+            "--checks",
+            "cloudtrail_multi_region_logging",
+            "--json",
+            str(out),
+            "--quiet",
+            "--fail-on",
+            "fail",
+        ]
+    )
     doc = json.loads(out.read_text())
     (finding,) = doc["findings"]
     assert finding["status"] == "ERROR" and finding["evidence"]["action"] == "cloudtrail:GetTrailStatus"

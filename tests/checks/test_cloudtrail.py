@@ -17,6 +17,7 @@ def bucket_arn(name: str) -> str:
 
 # --- cloudtrail_multi_region_logging -------------------------------------------------------------
 
+
 def test_logging_multi_region_trail_passes(run_scan) -> None:  # type: ignore[no-untyped-def]
     arn = worlds.compliant_trail(World())
     f = only(run_scan(["cloudtrail_multi_region_logging"]), "cloudtrail_multi_region_logging")
@@ -62,6 +63,7 @@ def test_describe_trails_denied_is_error(run_scan) -> None:  # type: ignore[no-u
 
 # --- cloudtrail_bucket_protected ----------------------------------------------------------------
 
+
 def test_protected_dedicated_bucket_passes(run_scan) -> None:  # type: ignore[no-untyped-def]
     worlds.compliant_trail(World(), bucket="audit-logs-ok")
     f = only(run_scan(["cloudtrail_bucket_protected"]), "cloudtrail_bucket_protected")
@@ -76,8 +78,12 @@ def test_unprotected_shared_bucket_fails_with_each_gap(run_scan) -> None:  # typ
     worlds.trail(world, "org-audit", "shared-bucket")
     f = only(run_scan(["cloudtrail_bucket_protected"]), "cloudtrail_bucket_protected")
     assert f.status is Status.FAIL and f.resource_id == bucket_arn("shared-bucket")
-    for gap in ("versioning is off", "neither MFA delete nor Object Lock", "public access is not fully blocked",
-                "not dedicated to logs"):
+    for gap in (
+        "versioning is off",
+        "neither MFA delete nor Object Lock",
+        "public access is not fully blocked",
+        "not dedicated to logs",
+    ):
         assert gap in f.message
     assert f.evidence["non_log_principals"] == ["AWS:arn:aws:iam::999999999999:root"]
 
@@ -106,6 +112,7 @@ def test_bucket_read_denied_is_error_for_that_bucket(run_scan) -> None:  # type:
 
 # --- cloudtrail_log_file_validation -------------------------------------------------------------
 
+
 def test_log_file_validation_per_trail(run_scan) -> None:  # type: ignore[no-untyped-def]
     world = World()
     worlds.log_bucket(world, "logs-a")
@@ -123,6 +130,7 @@ def test_log_file_validation_denied_is_error(run_scan) -> None:  # type: ignore[
 
 
 # --- cloudtrail_kms_encrypted (regional: each trail in its home region) --------------------------
+
 
 def test_kms_encryption_is_judged_in_the_trails_home_region(run_scan) -> None:  # type: ignore[no-untyped-def]
     world = World()
@@ -151,6 +159,7 @@ def test_kms_denied_in_one_region_is_error_there_only(run_scan) -> None:  # type
 
 
 # --- cloudtrail_no_console_changes --------------------------------------------------------------
+
 
 @pytest.mark.parametrize(("console", "api", "expected"), [(0, 12, Status.PASS), (3, 12, Status.FAIL)])
 def test_console_changes(run_scan, console: int, api: int, expected: Status) -> None:  # type: ignore[no-untyped-def]

@@ -128,9 +128,7 @@ def test_pagination_merges_every_page(aws: None) -> None:
 
 def test_absent_is_data_not_failure(aws: None) -> None:
     gateway, _ = make_gateway()
-    call, response = gateway.read(
-        "iam", "GetAccountPasswordPolicy", "us-east-1", {}, absent=("NoSuchEntity",)
-    )
+    call, response = gateway.read("iam", "GetAccountPasswordPolicy", "us-east-1", {}, absent=("NoSuchEntity",))
     assert response is None
     assert call.outcome is CallOutcome.ABSENT and call.error_code == "NoSuchEntity"
 

@@ -15,9 +15,16 @@ CATALOG = load_catalog()
 READ_ACTIONS_OUTSIDE_PREFIXES = {"budgets:ViewBudget", "iam:GenerateCredentialReport"}
 
 DESIGN_IDS = {
-    "account_contacts_set", "iam_root_mfa_enabled", "iam_root_hardware_mfa", "iam_root_access_keys_absent",
-    "iam_root_not_used_recently", "cloudtrail_multi_region_logging", "cloudtrail_bucket_protected",
-    "cloudtrail_log_file_validation", "cloudtrail_kms_encrypted", "cloudtrail_no_console_changes",
+    "account_contacts_set",
+    "iam_root_mfa_enabled",
+    "iam_root_hardware_mfa",
+    "iam_root_access_keys_absent",
+    "iam_root_not_used_recently",
+    "cloudtrail_multi_region_logging",
+    "cloudtrail_bucket_protected",
+    "cloudtrail_log_file_validation",
+    "cloudtrail_kms_encrypted",
+    "cloudtrail_no_console_changes",
 }
 
 
@@ -97,8 +104,14 @@ def test_loader_collects_by_module(tmp_path, monkeypatch) -> None:  # type: igno
 
 
 def test_wrong_prefix_is_rejected() -> None:
-    @check(id="ec2_thing", title="T", severity=Severity.LOW, criteria=("ACCT-001.1",),
-           permissions=("ec2:DescribeVpcs",), scope=Scope.REGIONAL)
+    @check(
+        id="ec2_thing",
+        title="T",
+        severity=Severity.LOW,
+        criteria=("ACCT-001.1",),
+        permissions=("ec2:DescribeVpcs",),
+        scope=Scope.REGIONAL,
+    )
     def thing(ctx):  # type: ignore[no-untyped-def]
         """doc"""
         yield from ()

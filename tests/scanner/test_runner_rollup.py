@@ -17,22 +17,40 @@ from scanner.models import (
     Severity,
     Status,
 )
+from scanner.registry import load_checks
 from scanner.rollup import criterion_status, roll_up, worst
 from scanner.runner import ScanOptions, SelectionError, scan, select_checks
-from scanner.registry import load_checks
 from scanner.session import ConnectOptions, connect
 
 CATALOG = load_catalog()
 
 
 def spec(func, *, id: str = "test_check", scope: Scope = Scope.REGIONAL, criteria=("ACCT-001.2",)) -> CheckSpec:  # type: ignore[no-untyped-def]
-    return CheckSpec(id=id, title="T", severity=Severity.HIGH, criteria=criteria,
-                     permissions=("ec2:DescribeVpcs",), scope=scope, func=func, module="checks.test")
+    return CheckSpec(
+        id=id,
+        title="T",
+        severity=Severity.HIGH,
+        criteria=criteria,
+        permissions=("ec2:DescribeVpcs",),
+        scope=scope,
+        func=func,
+        module="checks.test",
+    )
 
 
 def finding(status: Status, criteria: tuple[str, ...] = ("ACCT-001.2",)) -> Finding:
-    return Finding(check_id="x_y", status=status, severity=Severity.LOW, criteria=criteria, region="global",
-                   resource_id="123456789012", resource_type="AWS::::Account", message="m", evidence={}, calls=())
+    return Finding(
+        check_id="x_y",
+        status=status,
+        severity=Severity.LOW,
+        criteria=criteria,
+        region="global",
+        resource_id="123456789012",
+        resource_type="AWS::::Account",
+        message="m",
+        evidence={},
+        calls=(),
+    )
 
 
 @pytest.mark.parametrize(
@@ -62,10 +80,30 @@ def test_control_takes_worst_and_ignores_manual() -> None:
 def test_roll_up_of_acct_001() -> None:
     registry = load_checks()
     findings = [
-        Finding(check_id="iam_root_mfa_enabled", status=Status.PASS, severity=Severity.HIGH, criteria=("ACCT-001.2",),
-                region="global", resource_id="a", resource_type="t", message="m", evidence={}, calls=()),
-        Finding(check_id="account_contacts_set", status=Status.FAIL, severity=Severity.HIGH, criteria=("ACCT-001.3",),
-                region="global", resource_id="a", resource_type="t", message="m", evidence={}, calls=()),
+        Finding(
+            check_id="iam_root_mfa_enabled",
+            status=Status.PASS,
+            severity=Severity.HIGH,
+            criteria=("ACCT-001.2",),
+            region="global",
+            resource_id="a",
+            resource_type="t",
+            message="m",
+            evidence={},
+            calls=(),
+        ),
+        Finding(
+            check_id="account_contacts_set",
+            status=Status.FAIL,
+            severity=Severity.HIGH,
+            criteria=("ACCT-001.3",),
+            region="global",
+            resource_id="a",
+            resource_type="t",
+            message="m",
+            evidence={},
+            calls=(),
+        ),
     ]
     controls = {c.id: c for c in roll_up(CATALOG, findings, registry)}
     acct = {k.id: k.status for k in controls["ACCT-001"].criteria}
@@ -106,7 +144,10 @@ def test_crashing_check_is_error_for_that_check_only(aws: None) -> None:
     run = _run({"test_crash": spec(crashes, id="test_crash"), "test_fine": spec(fine, id="test_fine")})
     crash = [f for f in run.findings if f.check_id == "test_crash"]
     assert sorted((f.region, f.status) for f in crash) == [
-        ("eu-west-1", Status.ERROR), ("eu-west-1", Status.PASS), ("us-east-1", Status.ERROR), ("us-east-1", Status.PASS)
+        ("eu-west-1", Status.ERROR),
+        ("eu-west-1", Status.PASS),
+        ("us-east-1", Status.ERROR),
+        ("us-east-1", Status.PASS),
     ]
     error = next(f for f in crash if f.status is Status.ERROR)
     assert "KeyError" in error.message and error.evidence["exception"] == "KeyError"

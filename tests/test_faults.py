@@ -1,0 +1,179 @@
+"""Fault tolerance (issue 9): throttling, partial permissions, expired credentials, interruption.
+
+Each fault is injected inside moto (fixtures.moto_ext.faults), so botocore sees what AWS
+would send; the assertions are on verdicts, ERROR findings, and that nothing else was lost.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from fixtures.moto_ext import faults
+from fixtures.world import World
+from fixtures.worlds import account as account_worlds
+from fixtures.worlds import cloudtrail as trail_worlds
+from scanner.catalog import load_catalog
+from scanner.context import CheckContext
+from scanner.document import to_document, validate
+from scanner.models import CallOutcome, CheckSpec, Finding, Scope, Severity, Status
+from scanner.registry import load_checks
+from scanner.runner import ScanOptions, scan
+from scanner.session import ConnectOptions, connect
+from tests.conftest import only
+
+ACCT_001 = [
+    "account_contacts_set",
+    "cloudtrail_multi_region_logging",
+    "cloudtrail_bucket_protected",
+    "cloudtrail_log_file_validation",
+]
+
+
+def verdicts(run) -> dict[tuple[str, str, str], Status]:  # type: ignore[no-untyped-def]
+    return {f.key: f.status for f in run.findings}
+
+
+def seed() -> None:
+    world = World()
+    trail_worlds.compliant_trail(world)
+    account_worlds.contacts(world)
+
+
+def test_throttling_burst_is_retried_and_verdicts_unchanged(run_scan) -> None:  # type: ignore[no-untyped-def]
+    seed()
+    calm = run_scan(ACCT_001)
+    faults.throttle("cloudtrail:DescribeTrails", times=2)
+    faults.throttle("account:GetAlternateContact", times=2)
+    stormy = run_scan(ACCT_001, max_attempts=4)
+    assert verdicts(stormy) == verdicts(calm)
+    assert Status.ERROR not in verdicts(stormy).values()
+
+
+def test_call_that_stays_throttled_is_error_never_pass(run_scan) -> None:  # type: ignore[no-untyped-def]
+    seed()
+    faults.throttle("cloudtrail:DescribeTrails", times=1000)
+    run = run_scan(["cloudtrail_multi_region_logging", "account_contacts_set"], max_attempts=2)
+    error = only(run, "cloudtrail_multi_region_logging")
+    assert error.status is Status.ERROR
+    assert error.evidence["outcome"] == "throttled" and error.evidence["error_code"] == "ThrottlingException"
+    assert only(run, "account_contacts_set").status is Status.PASS
+
+
+def test_role_without_one_service_errors_only_those_checks(run_scan) -> None:  # type: ignore[no-untyped-def]
+    seed()
+    faults.deny("cloudtrail:*")
+    run = run_scan(ACCT_001)
+    for check_id in (
+        "cloudtrail_multi_region_logging",
+        "cloudtrail_bucket_protected",
+        "cloudtrail_log_file_validation",
+    ):
+        finding = only(run, check_id)
+        assert finding.status is Status.ERROR
+        assert finding.evidence["action"].startswith("cloudtrail:")
+        assert "Grant the scan role cloudtrail:" in finding.message
+    assert only(run, "account_contacts_set").status is Status.PASS
+
+
+def test_expired_assumed_role_credentials_are_refreshed(aws: None) -> None:
+    seed()
+    connection = connect(ConnectOptions(role_arn="arn:aws:iam::123456789012:role/GovscanReadOnly", external_id="ext"))
+    credentials = connection.gateway.clients.session._session._credentials
+    first_key = credentials.get_frozen_credentials().access_key
+    # Age the credentials past their expiry, as a long scan would.
+    credentials._expiry_time = datetime.now(UTC) - timedelta(minutes=1)
+    checks = {c: s for c, s in load_checks().items() if c in ACCT_001}
+    run = scan(connection, checks, load_catalog(), ScanOptions(partial=True))
+    assumes = [c for c in run.calls if c.action == "sts:AssumeRole"]
+    assert len(assumes) == 2 and all(c.outcome is CallOutcome.OK for c in assumes)
+    assert credentials.get_frozen_credentials().access_key != first_key
+    assert Status.ERROR not in {f.status for f in run.findings}
+
+
+def test_short_sessions_are_refused_rather_than_refreshed_on_every_call(aws: None) -> None:
+    with pytest.raises(ValueError, match="at least 1800"):
+        connect(ConnectOptions(role_arn="arn:aws:iam::123456789012:role/R", duration_seconds=900))
+
+
+def test_interrupted_scan_is_marked_incomplete(aws: None) -> None:
+    def interrupted(ctx: CheckContext) -> Iterator[Finding]:
+        raise KeyboardInterrupt  # what Ctrl-C looks like to the runner
+
+    def fine(ctx: CheckContext) -> Iterator[Finding]:
+        yield ctx.finding(Status.PASS, message="ok")
+
+    checks = {
+        "test_fine": CheckSpec(
+            id="test_fine",
+            title="T",
+            severity=Severity.LOW,
+            criteria=("ACCT-001.1",),
+            permissions=("iam:GetAccountSummary",),
+            scope=Scope.GLOBAL,
+            func=fine,
+            module="t",
+        ),
+        "test_stop": CheckSpec(
+            id="test_stop",
+            title="T",
+            severity=Severity.LOW,
+            criteria=("ACCT-001.2",),
+            permissions=("iam:GetAccountSummary",),
+            scope=Scope.GLOBAL,
+            func=interrupted,
+            module="t",
+        ),
+    }
+    run = scan(connect(ConnectOptions()), checks, load_catalog(), ScanOptions(workers=1, partial=True))
+    assert run.complete is False
+    doc = to_document(run)
+    validate(doc)
+    assert doc["complete"] is False
+
+
+@pytest.mark.slow
+def test_sigterm_writes_an_incomplete_document(moto_endpoint: str, tmp_path: Path) -> None:
+    trail_worlds.compliant_trail(World(endpoint_url=moto_endpoint))
+    faults.delay("*", 1.0)  # a slow account: the scan is still running when the signal comes
+    out = tmp_path / "scan.json"
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "scanner.cli",
+            "scan",
+            "--endpoint-url",
+            moto_endpoint,
+            "--regions",
+            "us-east-1,eu-west-1,eu-central-1",
+            "--controls",
+            "ACCT-001,REL-001",
+            "--workers",
+            "1",
+            "--json",
+            str(out),
+            "--quiet",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(5)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 1, stderr
+    doc = json.loads(out.read_text())
+    validate(doc)
+    assert doc["complete"] is False
