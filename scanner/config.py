@@ -8,7 +8,7 @@ example ships as ``examples/accounts.toml``)::
     regions = ["us-east-1", "eu-west-1"]  # or: all_regions = true (every enabled region)
     rpo_hours = 24
     rto_hours = 8
-    notes_dir = "notes"                 # relative to this file
+    notes_dir = "notes"                 # relative to this file; notes/<label>/<CONTROL-ID>.md
 
     [defaults.settings]                 # check settings (as `govscan scan --set KEY=VALUE`)
     root_unused_days = 30
@@ -23,7 +23,7 @@ example ships as ``examples/accounts.toml``)::
     external_id_not_required = "the role is in the partner's own account"
 
 Keys of an account table (``[defaults]`` takes all but ``role_arn``, ``external_id`` and
-``external_id_not_required``):
+``external_id_not_required``, and alone takes ``notes_dir``):
 
 ``role_arn``
     The read-only scan role, ``arn:<partition>:iam::<12 digits>:role/<path/name>``. Without
@@ -41,9 +41,11 @@ Keys of an account table (``[defaults]`` takes all but ``role_arn``, ``external_
     else us-east-1) is where global checks run.
 ``rpo_hours`` / ``rto_hours``
     The declared recovery targets (positive numbers); checks read them as settings.
-``notes_dir``
-    The directory of the account's manual evidence notes (relative paths are relative to the
-    accounts file); it must exist.
+``notes_dir`` (``[defaults]`` only)
+    The partner's narrative notes for the reports, as ``govscan report --notes`` takes them:
+    ``<notes_dir>/<label or account id>/<CONTROL-ID>.md``. Relative to the accounts file; it
+    must exist. One directory for the portfolio, because the cross-account matrix and the
+    appendices are rendered together.
 ``settings``
     A table of check settings (``root_unused_days``...). Account settings are merged over the
     default ones; ``rpo_hours``/``rto_hours`` go here too, but are set with the keys above.
@@ -75,7 +77,9 @@ SETTING_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 DEFAULT_KEYS = (
     "profile", "regions", "all_regions", "home_region", "rpo_hours", "rto_hours", "notes_dir", "settings",
 )
-ACCOUNT_KEYS = ("role_arn", "external_id", "external_id_not_required", *DEFAULT_KEYS)
+ACCOUNT_KEYS = (
+    "role_arn", "external_id", "external_id_not_required", *(k for k in DEFAULT_KEYS if k != "notes_dir"),
+)
 TOP_KEYS = ("defaults", "accounts")
 
 Path_ = tuple[str, ...]
@@ -112,7 +116,6 @@ class AccountConfig:
     home_region: str = "us-east-1"
     rpo_hours: float | None = None
     rto_hours: float | None = None
-    notes_dir: Path | None = None
     settings: Mapping[str, Any] = field(default_factory=dict)
     line: int | None = None
 
@@ -135,6 +138,7 @@ class AccountConfig:
 class PortfolioConfig:
     path: Path
     accounts: tuple[AccountConfig, ...]
+    notes_dir: Path | None = None
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -246,6 +250,9 @@ class _Validator:
                 hint = _suggest(key, allowed)
                 if key in ACCOUNT_KEYS and where == ("defaults",):
                     hint = f" ({key} belongs in an [accounts.<label>] table)"
+                elif key == "notes_dir":
+                    hint = (f" (notes_dir is set once, in [defaults]; this account's notes go in "
+                            f"<notes_dir>/{where[-1]}/)")
                 self.error(at, f"unknown key{hint}")
                 continue
             checked = self.value(at, key, value)
@@ -357,8 +364,6 @@ class _Validator:
         elif own.get("all_regions"):
             merged.pop("regions", None)
         settings = {**defaults.get("settings", {}), **own.get("settings", {})}
-        notes = self.notes_dir((*where, "notes_dir") if "notes_dir" in own else ("defaults", "notes_dir"),
-                               merged.get("notes_dir"))
         if len(self.issues) > before:
             return None
         regions = tuple(merged.get("regions", ()))
@@ -372,7 +377,6 @@ class _Validator:
             home_region=merged.get("home_region") or (regions[0] if regions else "us-east-1"),
             rpo_hours=merged.get("rpo_hours"),
             rto_hours=merged.get("rto_hours"),
-            notes_dir=notes,
             settings=settings,
             line=_line_of(self.lines, where),
         )
@@ -449,6 +453,7 @@ def parse_accounts(text: str, path: Path) -> PortfolioConfig:
         defaults = check.table(("defaults",), raw_defaults, DEFAULT_KEYS)
         if defaults.get("regions") and defaults.get("all_regions"):
             check.error(("defaults", "all_regions"), "set either regions or all_regions = true, not both")
+    notes_dir = check.notes_dir(("defaults", "notes_dir"), defaults.pop("notes_dir", None))
     accounts: list[AccountConfig] = []
     raw_accounts = data.get("accounts")
     if raw_accounts is None:
@@ -479,4 +484,4 @@ def parse_accounts(text: str, path: Path) -> PortfolioConfig:
             accounts.append(account)
     if check.issues:
         raise ConfigError(sorted(check.issues, key=lambda i: (i.line or 0, i.field)))
-    return PortfolioConfig(path=path, accounts=tuple(accounts))
+    return PortfolioConfig(path=path, accounts=tuple(accounts), notes_dir=notes_dir)

@@ -49,18 +49,20 @@ def test_the_shipped_example_is_valid() -> None:
 def test_minimal_file_and_selection(tmp_path: Path) -> None:
     (tmp_path / "notes" / "a").mkdir(parents=True)
     path = write(tmp_path, f"""
+[defaults]
+notes_dir = "notes"
+
 [accounts.a]
 role_arn = "{GOOD_ROLE}"
 external_id = "ext-a"
-notes_dir = "notes/a"
 
 [accounts.b]   # no role: the profile's own account
 profile = "b"
 """)
     config = load_accounts(path)
     assert config.labels == ("a", "b")
-    assert config.accounts[0].notes_dir == tmp_path / "notes" / "a"
-    assert config.accounts[0].line == 2
+    assert config.notes_dir == tmp_path / "notes"
+    assert config.accounts[0].line == 5
     assert config.accounts[1].role_arn is None and config.accounts[1].home_region == "us-east-1"
     assert [a.label for a in config.select(["b"])] == ["b"]
     assert config.select([]) == config.accounts
@@ -160,9 +162,15 @@ MALFORMED = [
         id="rpo-rto-types",
     ),
     pytest.param(
-        f'[accounts.clinic]\nrole_arn = "{GOOD_ROLE}"\nexternal_id = "x1"\nnotes_dir = "no/such/dir"\n',
-        ["accounts.toml:4: accounts.clinic.notes_dir: notes directory '{dir}/no/such/dir' does not exist"],
+        f'[defaults]\nnotes_dir = "no/such/dir"\n[accounts.clinic]\nrole_arn = "{GOOD_ROLE}"\nexternal_id = "x1"\n',
+        ["accounts.toml:2: defaults.notes_dir: notes directory '{dir}/no/such/dir' does not exist"],
         id="notes-dir-missing",
+    ),
+    pytest.param(
+        f'[accounts.clinic]\nrole_arn = "{GOOD_ROLE}"\nexternal_id = "x1"\nnotes_dir = "notes/clinic"\n',
+        ["accounts.toml:4: accounts.clinic.notes_dir: unknown key (notes_dir is set once, in [defaults]; "
+         "this account's notes go in <notes_dir>/clinic/)"],
+        id="notes-dir-per-account",
     ),
     pytest.param(
         f'[defaults]\nrole_arn = "{GOOD_ROLE}"\n\n[accounts.a]\nprofile = "a"\n',
