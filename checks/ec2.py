@@ -1,0 +1,597 @@
+"""EC2 and VPC: network exposure (NETSEC-001), EBS encryption (NETSEC-002.3), subnets across AZs (DOC-001.2).
+
+Security-group and network-ACL semantics live in :mod:`scanner.analysis.network`; this module
+reads the region's inventory once (every check asks the same unparameterised Describe calls,
+so the gateway cache serves them all) and turns the analysis into findings.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+from scanner.analysis.network import (
+    Breadth,
+    NaclReach,
+    admin_ports_from_setting,
+    nacl_admin_reach,
+    narrow_public_sources,
+    sg_admin_exposures,
+    sg_all_traffic_exposure,
+    sg_rules,
+    sg_whole_vpc_rules,
+)
+from scanner.context import CheckContext
+from scanner.models import Finding, Scope, Severity, Status
+from scanner.registry import check
+
+SG = "AWS::EC2::SecurityGroup"
+NACL = "AWS::EC2::NetworkAcl"
+VPC = "AWS::EC2::VPC"
+VOLUME = "AWS::EC2::Volume"
+SG_PERMISSIONS = (
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeManagedPrefixLists",
+    "ec2:GetManagedPrefixListEntries",
+)
+MAX_LISTED = 25  # network interfaces listed per group in the evidence (the count is always given)
+
+
+def breadth(ctx: CheckContext) -> Breadth:
+    return Breadth(
+        int(ctx.setting("broad_public_prefix_v4", 8)), int(ctx.setting("broad_public_prefix_v6", 32))
+    )
+
+
+def security_groups(ctx: CheckContext) -> list[dict[str, Any]]:
+    groups: list[dict[str, Any]] = ctx.read("ec2", "DescribeSecurityGroups").get("SecurityGroups", [])
+    return groups
+
+
+def group_attachments(ctx: CheckContext) -> dict[str, list[dict[str, Any]]]:
+    """Group id -> the network interfaces that use it (instances, load balancers, Lambda, RDS...)."""
+    by_group: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for eni in ctx.read("ec2", "DescribeNetworkInterfaces").get("NetworkInterfaces", []):
+        attachment = eni.get("Attachment") or {}
+        user = attachment.get("InstanceId") or eni.get("RequesterId") or eni.get("Description") or ""
+        for grp in eni.get("Groups") or []:
+            by_group[grp["GroupId"]].append(
+                {
+                    "network_interface": eni["NetworkInterfaceId"],
+                    "type": eni.get("InterfaceType", "interface"),
+                    "used_by": user,
+                }
+            )
+    return by_group
+
+
+def prefix_list_entries(ctx: CheckContext, groups: list[dict[str, Any]]) -> dict[str, list[str] | None]:
+    """Entries of the customer-managed prefix lists the groups reference.
+
+    AWS-managed lists (owner ``AWS``: S3, DynamoDB, CloudFront origin-facing...) hold AWS
+    service ranges, not arbitrary internet hosts; they map to ``None`` (not counted as the
+    internet, and the evidence says so).
+    """
+    referenced = {
+        pl["PrefixListId"]
+        for g in groups
+        for key in ("IpPermissions", "IpPermissionsEgress")
+        for perm in g.get(key) or []
+        for pl in perm.get("PrefixListIds") or []
+    }
+    if not referenced:
+        return {}
+    owners = {
+        pl["PrefixListId"]: pl.get("OwnerId")
+        for pl in ctx.read("ec2", "DescribeManagedPrefixLists").get("PrefixLists", [])
+    }
+    resolved: dict[str, list[str] | None] = {}
+    for pl_id in sorted(referenced):
+        if pl_id not in owners or owners[pl_id] == "AWS":
+            resolved[pl_id] = None
+            continue
+        entries = ctx.read("ec2", "GetManagedPrefixListEntries", PrefixListId=pl_id).get("Entries", [])
+        resolved[pl_id] = [e["Cidr"] for e in entries]
+    return resolved
+
+
+def group_evidence(group: dict[str, Any], attached: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "group_id": group["GroupId"],
+        "group_name": group.get("GroupName"),
+        "vpc_id": group.get("VpcId"),
+        "in_use": bool(attached),
+        "network_interfaces_count": len(attached),
+        "network_interfaces": attached[:MAX_LISTED],
+    }
+
+
+def usage_text(attached: list[dict[str, Any]]) -> str:
+    return f"used by {len(attached)} network interface(s)" if attached else "not attached to anything"
+
+
+def sg_finding(
+    ctx: CheckContext,
+    group: dict[str, Any],
+    attached: list[dict[str, Any]],
+    *,
+    problem: str,
+    ok: str,
+    evidence: dict[str, Any],
+) -> Finding:
+    """One group's finding: FAIL with ``problem`` when it is not empty, else PASS with ``ok``."""
+    name = (
+        f"{'Default security group' if group.get('GroupName') == 'default' else 'Security group'} "
+        f"{group['GroupId']} ({group.get('GroupName')}, {group.get('VpcId')})"
+    )
+    return ctx.finding(
+        Status.FAIL if problem else Status.PASS,
+        resource_id=ctx.arn("ec2", f"security-group/{group['GroupId']}"),
+        resource_type=SG,
+        evidence=group_evidence(group, attached) | evidence,
+        message=f"{name} {problem or ok}; {usage_text(attached)}.",
+    )
+
+
+@check(
+    id="ec2_sg_no_internet_admin_ports",
+    title="No security group admits the internet to administration or database ports",
+    severity=Severity.HIGH,
+    criteria=("NETSEC-001.1",),
+    permissions=SG_PERMISSIONS,
+    scope=Scope.REGIONAL,
+    remediation="Remove the inbound rule or narrow its source to known addresses or a security group; reach "
+    "instances through SSM Session Manager, a VPN or a bastion instead of opening SSH/RDP.",
+)
+def ec2_sg_no_internet_admin_ports(ctx: CheckContext) -> Iterator[Finding]:
+    """SSH, RDP and database ports facing the internet are scanned within minutes of being
+    opened and are the classic way into a workload. NETSEC-001.1 asks that security groups
+    restrict internet access to what the workload serves. A port counts when any inbound rule
+    covers it (tcp 20-25 covers 22; protocol -1 covers everything) from the internet (IPv4 or
+    IPv6, see scanner.analysis.network for how broad public ranges and prefix lists count).
+    The ports are a documented default list, replaceable with the ``admin_ports`` setting.
+    Unused groups are judged too: attaching one later opens the port."""
+    groups = security_groups(ctx)
+    if not groups:
+        yield ctx.finding(Status.NOT_APPLICABLE, message=f"No security groups in {ctx.region}.", evidence={})
+        return
+    ports = admin_ports_from_setting(ctx.setting("admin_ports", None))
+    attachments = group_attachments(ctx)
+    prefix_lists = prefix_list_entries(ctx, groups)
+    for group in groups:
+        rules = sg_rules(group, prefix_lists)
+        exposures = sg_admin_exposures(rules, ports, breadth(ctx))
+        shown = ", ".join(e.what for e in exposures[:5]) + (", ..." if len(exposures) > 5 else "")
+        yield sg_finding(
+            ctx,
+            group,
+            attachments.get(group["GroupId"], []),
+            problem=f"admits the internet to {shown}" if exposures else "",
+            ok="admits the internet to no admin or database port",
+            evidence={
+                "exposed_ports": [e.evidence() for e in exposures],
+                "narrow_public_sources": narrow_public_sources(rules),
+                "admin_ports_checked": [p.label() for p in ports],
+            },
+        )
+
+
+@check(
+    id="ec2_sg_no_internet_all_traffic",
+    title="No security group admits the internet on all protocols or all ports",
+    severity=Severity.HIGH,
+    criteria=("NETSEC-001.1",),
+    permissions=SG_PERMISSIONS,
+    scope=Scope.REGIONAL,
+    remediation="Replace the all-traffic inbound rule with rules for the ports the workload serves "
+    "(e.g. tcp/443).",
+)
+def ec2_sg_no_internet_all_traffic(ctx: CheckContext) -> Iterator[Finding]:
+    """A rule admitting every protocol (-1) or every tcp/udp port from the internet turns the
+    security group off: whatever listens on the instance, now or later, is exposed."""
+    groups = security_groups(ctx)
+    if not groups:
+        yield ctx.finding(Status.NOT_APPLICABLE, message=f"No security groups in {ctx.region}.", evidence={})
+        return
+    attachments = group_attachments(ctx)
+    prefix_lists = prefix_list_entries(ctx, groups)
+    for group in groups:
+        exposure = sg_all_traffic_exposure(sg_rules(group, prefix_lists), breadth(ctx))
+        sources = ", ".join(sorted({r.source for r in exposure.rules})) if exposure else ""
+        yield sg_finding(
+            ctx,
+            group,
+            attachments.get(group["GroupId"], []),
+            problem=f"admits all traffic from {sources}" if exposure else "",
+            ok="admits no all-protocol or all-port traffic from the internet",
+            evidence={"all_traffic_from_internet": exposure.evidence() if exposure else None},
+        )
+
+
+def vpc_cidrs(vpc: dict[str, Any]) -> list[str]:
+    v4 = [
+        a["CidrBlock"]
+        for a in vpc.get("CidrBlockAssociationSet") or []
+        if (a.get("CidrBlockState") or {}).get("State", "associated") == "associated"
+    ]
+    v6 = [
+        a["Ipv6CidrBlock"]
+        for a in vpc.get("Ipv6CidrBlockAssociationSet") or []
+        if (a.get("Ipv6CidrBlockState") or {}).get("State", "associated") == "associated"
+        and a.get("Ipv6CidrBlock")
+    ]
+    return (v4 or ([vpc["CidrBlock"]] if vpc.get("CidrBlock") else [])) + v6
+
+
+def vpcs(ctx: CheckContext) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = ctx.read("ec2", "DescribeVpcs").get("Vpcs", [])
+    return found
+
+
+@check(
+    id="ec2_sg_intra_vpc_scoped",
+    title="Security groups scope traffic within the VPC (no all-traffic rules from the whole VPC range)",
+    severity=Severity.MEDIUM,
+    criteria=("NETSEC-001.2",),
+    permissions=(*SG_PERMISSIONS, "ec2:DescribeVpcs"),
+    scope=Scope.REGIONAL,
+    remediation="Reference the calling tier's security group (or a narrow subnet CIDR) and only the ports it "
+    "needs, instead of all traffic from the VPC range.",
+)
+def ec2_sg_intra_vpc_scoped(ctx: CheckContext) -> Iterator[Finding]:
+    """NETSEC-001.2 asks that security groups restrict traffic inside the VPC too, so that one
+    compromised host cannot reach every port of every other. A group fails when an inbound rule
+    admits all protocols (or every tcp/udp port) from a CIDR that contains a whole CIDR block of
+    its VPC (the VPC range itself, a supernet such as 10.0.0.0/8, or the internet). Rules that
+    reference security groups, and narrower CIDRs, pass."""
+    groups = security_groups(ctx)
+    if not groups:
+        yield ctx.finding(Status.NOT_APPLICABLE, message=f"No security groups in {ctx.region}.", evidence={})
+        return
+    cidrs = {v["VpcId"]: vpc_cidrs(v) for v in vpcs(ctx)}
+    attachments = group_attachments(ctx)
+    prefix_lists = prefix_list_entries(ctx, groups)
+    for group in groups:
+        blocks = cidrs.get(group.get("VpcId") or "", [])
+        broad = sg_whole_vpc_rules(sg_rules(group, prefix_lists), blocks)
+        sources = ", ".join(sorted({r.source for r in broad}))
+        yield sg_finding(
+            ctx,
+            group,
+            attachments.get(group["GroupId"], []),
+            problem=f"admits all traffic from {sources}, which spans its whole VPC ({', '.join(blocks)})"
+            if broad
+            else "",
+            ok="has no all-traffic rule from the whole VPC range",
+            evidence={"vpc_cidrs": blocks, "whole_vpc_rules": [r.evidence() for r in broad]},
+        )
+
+
+@check(
+    id="ec2_default_sg_closed",
+    title="Default security groups allow no traffic",
+    severity=Severity.MEDIUM,
+    criteria=("NETSEC-001.2",),
+    permissions=("ec2:DescribeSecurityGroups", "ec2:DescribeNetworkInterfaces"),
+    scope=Scope.REGIONAL,
+    remediation="Remove every inbound and outbound rule from the default security group (it cannot be "
+    "deleted) and give resources purpose-made groups.",
+)
+def ec2_default_sg_closed(ctx: CheckContext) -> Iterator[Finding]:
+    """Every VPC has a default security group that AWS creates with an allow-all outbound rule
+    and an inbound rule admitting its own members; anything launched without an explicit group
+    lands in it. CIS AWS Foundations 5.4 and AWS Security Hub EC2.2 ask that it has no rules at
+    all, so that forgetting to choose a group fails closed."""
+    defaults = [g for g in security_groups(ctx) if g.get("GroupName") == "default"]
+    if not defaults:
+        yield ctx.finding(
+            Status.NOT_APPLICABLE, message=f"No default security group in {ctx.region} (no VPC).", evidence={}
+        )
+        return
+    attachments = group_attachments(ctx)
+    for group in defaults:
+        rules = sg_rules(group)
+        inbound = sum(r.direction == "ingress" for r in rules)
+        yield sg_finding(
+            ctx,
+            group,
+            attachments.get(group["GroupId"], []),
+            problem=f"has {inbound} inbound and {len(rules) - inbound} outbound rule(s)" if rules else "",
+            ok="has no rules",
+            evidence={"rules": [r.evidence() for r in rules]},
+        )
+
+
+def reach_summary(reach: list[NaclReach]) -> list[dict[str, Any]]:
+    """Reachable ports grouped by the entries that admit them (the default NACL's rule 100 admits all)."""
+    grouped: dict[tuple[int, ...], dict[str, Any]] = {}
+    for r in reach:
+        if not r.reachable:
+            continue
+        key = tuple(e.rule_number for e in r.admitted_by)
+        item = grouped.setdefault(key, {"admitted_by": [e.evidence() for e in r.admitted_by], "ports": []})
+        item["ports"].append(r.port.label())
+    return list(grouped.values())
+
+
+@check(
+    id="ec2_nacl_no_internet_admin_ports",
+    title="Network ACLs keep the internet away from administration and database ports",
+    severity=Severity.MEDIUM,
+    criteria=("NETSEC-001.3",),
+    permissions=("ec2:DescribeNetworkAcls",),
+    scope=Scope.REGIONAL,
+    remediation="Add inbound deny entries for the admin/database ports from 0.0.0.0/0 and ::/0 with rule "
+    "numbers lower than the allow entries (or allow only the ports the subnet serves).",
+)
+def ec2_nacl_no_internet_admin_ports(ctx: CheckContext) -> Iterator[Finding]:
+    """NETSEC-001.3 asks that network ACLs restrict inbound and outbound traffic: a second,
+    subnet-wide layer under the security groups. Inbound entries are evaluated as AWS does
+    (ascending rule number, first match decides, implicit final deny), per admin port and per
+    address family; the finding names the entry that admits the traffic. The verdict rests on
+    inbound entries only (NACLs are stateless, so outbound entries are a separate direction).
+    NACLs associated with no subnet are judged too; the evidence lists the subnets."""
+    acls = ctx.read("ec2", "DescribeNetworkAcls").get("NetworkAcls", [])
+    if not acls:
+        yield ctx.finding(Status.NOT_APPLICABLE, message=f"No network ACLs in {ctx.region}.", evidence={})
+        return
+    ports = admin_ports_from_setting(ctx.setting("admin_ports", None))
+    for acl in acls:
+        reach = nacl_admin_reach(acl, ports, breadth=breadth(ctx))
+        reachable = [r for r in reach if r.reachable]
+        subnets = sorted(a["SubnetId"] for a in acl.get("Associations") or [] if a.get("SubnetId"))
+        evidence = {
+            "network_acl_id": acl["NetworkAclId"],
+            "vpc_id": acl.get("VpcId"),
+            "is_default": bool(acl.get("IsDefault")),
+            "subnets": subnets,
+            "reachable_from_internet": reach_summary(reach),
+            "blocked_by": sorted(
+                {e.label for r in reach if not r.reachable for e in r.denied_by}, key=_rule_key
+            ),
+            "admin_ports_checked": len(ports),
+        }
+        arn = ctx.arn("ec2", f"network-acl/{acl['NetworkAclId']}")
+        where = f"subnets {', '.join(subnets)}" if subnets else "no subnet"
+        if reachable:
+            first = reachable[0]
+            entry = first.admitted_by[0]
+            yield ctx.finding(
+                Status.FAIL,
+                resource_id=arn,
+                resource_type=NACL,
+                evidence=evidence,
+                message=f"Network ACL {acl['NetworkAclId']} ({where}) lets the internet reach "
+                f"{len(reachable)} admin port(s), e.g. {first.port.label()} through inbound rule "
+                f"{entry.label} ({entry.action} {entry.cidr}).",
+            )
+        else:
+            yield ctx.finding(
+                Status.PASS,
+                resource_id=arn,
+                resource_type=NACL,
+                evidence=evidence,
+                message=f"Network ACL {acl['NetworkAclId']} ({where}) denies the internet every "
+                f"admin port ({len(ports)} checked).",
+            )
+
+
+def _rule_key(label: str) -> int:
+    return 32767 if label == "*" else int(label)
+
+
+@check(
+    id="ec2_vpc_flow_logs",
+    title="Every VPC has an active flow log",
+    severity=Severity.MEDIUM,
+    criteria=("NETSEC-001.4",),
+    permissions=("ec2:DescribeVpcs", "ec2:DescribeFlowLogs"),
+    scope=Scope.REGIONAL,
+    remediation="aws ec2 create-flow-logs --resource-type VPC --resource-ids <vpc> --traffic-type ALL "
+    "--log-destination-type cloud-watch-logs|s3 ...",
+)
+def ec2_vpc_flow_logs(ctx: CheckContext) -> Iterator[Finding]:
+    """Flow logs record who talked to what (accepted and rejected connections): the network
+    evidence for an investigation and the input GuardDuty-style analysis works on. Only a flow
+    log on the VPC itself counts (subnet- or interface-level logs leave the rest of the VPC
+    unrecorded); it must be ACTIVE and not failing delivery. The traffic type (ALL, ACCEPT,
+    REJECT) is reported."""
+    found = vpcs(ctx)
+    if not found:
+        yield ctx.finding(Status.NOT_APPLICABLE, message=f"No VPCs in {ctx.region}.", evidence={})
+        return
+    logs = ctx.read("ec2", "DescribeFlowLogs").get("FlowLogs", [])
+    for vpc in found:
+        mine = [
+            {
+                "flow_log_id": f.get("FlowLogId"),
+                "status": f.get("FlowLogStatus"),
+                "deliver_logs_status": f.get("DeliverLogsStatus"),
+                "traffic_type": f.get("TrafficType"),
+                "destination_type": f.get("LogDestinationType", "cloud-watch-logs"),
+                "destination": f.get("LogDestination") or f.get("LogGroupName"),
+            }
+            for f in logs
+            if f.get("ResourceId") == vpc["VpcId"]
+        ]
+        active = [f for f in mine if f["status"] == "ACTIVE" and f["deliver_logs_status"] != "FAILED"]
+        evidence = {"vpc_id": vpc["VpcId"], "is_default": bool(vpc.get("IsDefault")), "flow_logs": mine}
+        arn = ctx.arn("ec2", f"vpc/{vpc['VpcId']}")
+        if active:
+            yield ctx.finding(
+                Status.PASS,
+                resource_id=arn,
+                resource_type=VPC,
+                evidence=evidence,
+                message=f"VPC {vpc['VpcId']} has active flow log {active[0]['flow_log_id']} "
+                f"({active[0]['traffic_type']} traffic to {active[0]['destination_type']}).",
+            )
+        else:
+            why = "flow logs exist but none is active and delivering" if mine else "no flow log"
+            yield ctx.finding(
+                Status.FAIL,
+                resource_id=arn,
+                resource_type=VPC,
+                evidence=evidence,
+                message=f"VPC {vpc['VpcId']} has {why}.",
+            )
+
+
+@check(
+    id="ec2_ebs_default_encryption",
+    title="EBS encryption by default is on in the region",
+    severity=Severity.MEDIUM,
+    criteria=("NETSEC-002.3",),
+    permissions=("ec2:GetEbsEncryptionByDefault",),
+    scope=Scope.REGIONAL,
+    remediation="aws ec2 enable-ebs-encryption-by-default --region <region> (optionally "
+    "modify-ebs-default-kms-key-id to use a customer managed key).",
+)
+def ec2_ebs_default_encryption(ctx: CheckContext) -> Iterator[Finding]:
+    """With encryption by default on, every new EBS volume and snapshot copy in the region is
+    encrypted whatever the launching tool asks for: NETSEC-002.3's "encryption at rest enabled
+    by default". The setting is per region, so each scanned region has its own finding."""
+    enabled = bool(ctx.read("ec2", "GetEbsEncryptionByDefault").get("EbsEncryptionByDefault"))
+    evidence = {"EbsEncryptionByDefault": enabled}
+    if enabled:
+        yield ctx.finding(
+            Status.PASS, message=f"EBS encryption by default is on in {ctx.region}.", evidence=evidence
+        )
+    else:
+        yield ctx.finding(
+            Status.FAIL, message=f"EBS encryption by default is off in {ctx.region}.", evidence=evidence
+        )
+
+
+@check(
+    id="ec2_ebs_volumes_encrypted",
+    title="Every EBS volume is encrypted",
+    severity=Severity.MEDIUM,
+    criteria=("NETSEC-002.3",),
+    permissions=("ec2:DescribeVolumes",),
+    scope=Scope.REGIONAL,
+    remediation="Snapshot the volume, copy the snapshot with encryption, create a volume from it and swap "
+    "it in; turn on EBS encryption by default so new volumes are encrypted.",
+)
+def ec2_ebs_volumes_encrypted(ctx: CheckContext) -> Iterator[Finding]:
+    """Volumes created before encryption by default was turned on stay unencrypted (EBS cannot
+    encrypt a volume in place), and so do their snapshots."""
+    volumes = ctx.read("ec2", "DescribeVolumes").get("Volumes", [])
+    if not volumes:
+        yield ctx.finding(Status.NOT_APPLICABLE, message=f"No EBS volumes in {ctx.region}.", evidence={})
+        return
+    for volume in volumes:
+        encrypted = bool(volume.get("Encrypted"))
+        evidence = {
+            "volume_id": volume["VolumeId"],
+            "encrypted": encrypted,
+            "kms_key_id": volume.get("KmsKeyId"),
+            "state": volume.get("State"),
+            "size_gib": volume.get("Size"),
+            "attached_to": [a.get("InstanceId") for a in volume.get("Attachments") or []],
+        }
+        yield ctx.finding(
+            Status.PASS if encrypted else Status.FAIL,
+            resource_id=ctx.arn("ec2", f"volume/{volume['VolumeId']}"),
+            resource_type=VOLUME,
+            message=f"EBS volume {volume['VolumeId']} is "
+            + ("encrypted." if encrypted else "not encrypted."),
+            evidence=evidence,
+        )
+
+
+def subnet_route_tables(
+    route_tables: list[dict[str, Any]],
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """(subnet id -> explicitly associated route table, VPC id -> main route table)."""
+    explicit: dict[str, dict[str, Any]] = {}
+    main: dict[str, Any] = {}
+    for table in route_tables:
+        for assoc in table.get("Associations") or []:
+            if assoc.get("Main"):
+                main[table["VpcId"]] = table
+            elif assoc.get("SubnetId"):
+                explicit[assoc["SubnetId"]] = table
+    return explicit, main
+
+
+def routes_to_internet_gateway(table: dict[str, Any] | None) -> list[str]:
+    """Destinations routed to an internet gateway: what makes a subnet public. An egress-only
+    gateway (eigw-, outbound IPv6 only) or a NAT gateway does not.
+    https://docs.aws.amazon.com/vpc/latest/userguide/configure-subnets.html#subnet-types"""
+    return [
+        r.get("DestinationCidrBlock")
+        or r.get("DestinationIpv6CidrBlock")
+        or r.get("DestinationPrefixListId")
+        or ""
+        for r in (table or {}).get("Routes") or []
+        if str(r.get("GatewayId", "")).startswith("igw-") and r.get("State", "active") != "blackhole"
+    ]
+
+
+@check(
+    id="ec2_vpc_multi_az_subnets",
+    title="Each subnet tier of a VPC spans at least two Availability Zones",
+    severity=Severity.LOW,
+    criteria=("DOC-001.2",),
+    permissions=("ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeRouteTables"),
+    scope=Scope.REGIONAL,
+    remediation="Add a subnet of the same tier (same route table) in a second Availability Zone and spread "
+    "the tier's resources over both.",
+)
+def ec2_vpc_multi_az_subnets(ctx: CheckContext) -> Iterator[Finding]:
+    """DOC-001.2 asks for high availability across Availability Zones. A workload can only span
+    AZs if each of its tiers has subnets in more than one. Subnets are grouped into tiers by
+    routing: public when their route table (explicit, else the VPC's main table) routes to an
+    internet gateway, private otherwise. Evidence for the architecture, not proof that the
+    resources are spread (see autoscaling_multi_az, elb_multi_az, rds_multi_az)."""
+    found = vpcs(ctx)
+    if not found:
+        yield ctx.finding(Status.NOT_APPLICABLE, message=f"No VPCs in {ctx.region}.", evidence={})
+        return
+    subnets = ctx.read("ec2", "DescribeSubnets").get("Subnets", [])
+    explicit, main = subnet_route_tables(ctx.read("ec2", "DescribeRouteTables").get("RouteTables", []))
+    for vpc in found:
+        vpc_id = vpc["VpcId"]
+        tiers: dict[str, dict[str, list[str]]] = {}
+        for subnet in (s for s in subnets if s.get("VpcId") == vpc_id):
+            table = explicit.get(subnet["SubnetId"]) or main.get(vpc_id)
+            tier = "public" if routes_to_internet_gateway(table) else "private"
+            tiers.setdefault(tier, {}).setdefault(subnet["AvailabilityZone"], []).append(subnet["SubnetId"])
+        evidence = {
+            "vpc_id": vpc_id,
+            "is_default": bool(vpc.get("IsDefault")),
+            "tiers": {
+                t: {az: sorted(ids) for az, ids in sorted(azs.items())} for t, azs in sorted(tiers.items())
+            },
+        }
+        arn = ctx.arn("ec2", f"vpc/{vpc_id}")
+        if not tiers:
+            yield ctx.finding(
+                Status.NOT_APPLICABLE,
+                resource_id=arn,
+                resource_type=VPC,
+                evidence=evidence,
+                message=f"VPC {vpc_id} has no subnets.",
+            )
+            continue
+        single = sorted(f"{t} ({next(iter(azs))})" for t, azs in tiers.items() if len(azs) < 2)
+        spans = ", ".join(f"{t}: {len(azs)} AZs" for t, azs in sorted(tiers.items()))
+        if single:
+            yield ctx.finding(
+                Status.FAIL,
+                resource_id=arn,
+                resource_type=VPC,
+                evidence=evidence,
+                message=f"VPC {vpc_id}: tier(s) in a single AZ: {', '.join(single)} ({spans}).",
+            )
+        else:
+            yield ctx.finding(
+                Status.PASS,
+                resource_id=arn,
+                resource_type=VPC,
+                evidence=evidence,
+                message=f"VPC {vpc_id}: every subnet tier spans two or more AZs ({spans}).",
+            )
