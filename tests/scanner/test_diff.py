@@ -1,0 +1,216 @@
+"""Diff by finding key on crafted runs (every change kind), status over a timeline, the window."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from scanner.diff import (
+    ChangeKind,
+    ControlChange,
+    add_months,
+    control_states,
+    diff_documents,
+    diff_to_json,
+    format_diff,
+    resolve_run,
+    triggered,
+    window,
+)
+from scanner.document import dumps
+from scanner.history import HistoryError, Store
+from scanner.models import ControlStatus, Status
+from tests.scanner.test_history import ACCOUNT, make_doc, stamp
+
+E1 = "us-east-1"
+G = "global"
+
+OLD = [
+    ("sg_admin_ports", "sg-regressed", E1, "PASS"),  # -> FAIL: regression
+    ("sg_admin_ports", "sg-na", E1, "NOT_APPLICABLE"),  # -> FAIL: regression
+    ("sg_admin_ports", "sg-fixed", E1, "FAIL"),  # -> PASS: resolved
+    ("sg_admin_ports", "sg-deleted", E1, "FAIL"),  # gone: resolved
+    ("sg_admin_ports", "sg-still", E1, "FAIL"),  # FAIL, reworded: no change
+    ("root_mfa", ACCOUNT, G, "PASS"),  # -> ERROR: newly error
+    ("trail_logging", ACCOUNT, G, "ERROR"),  # -> FAIL: new fail (was not evaluated)
+    ("bucket_public", "b-1", E1, "FAIL"),  # -> ERROR: newly error
+    ("bucket_public", "b-2", E1, "ERROR"),  # ERROR again: no change
+    ("old_check", ACCOUNT, G, "FAIL"),  # check not run any more: not compared
+    ("sg_admin_ports", "sg-west", "eu-west-1", "FAIL"),  # region dropped: not compared
+]
+NEW = [
+    ("sg_admin_ports", "sg-regressed", E1, "FAIL"),
+    ("sg_admin_ports", "sg-na", E1, "FAIL"),
+    ("sg_admin_ports", "sg-fixed", E1, "PASS"),
+    ("sg_admin_ports", "sg-still", E1, "FAIL"),
+    ("sg_admin_ports", "sg-new", E1, "FAIL"),  # a new resource failing: new fail
+    ("sg_admin_ports", "sg-new-ok", E1, "PASS"),  # new and fine: no change
+    ("root_mfa", ACCOUNT, G, "ERROR"),
+    ("trail_logging", ACCOUNT, G, "FAIL"),
+    ("bucket_public", "b-1", E1, "ERROR"),
+    ("bucket_public", "b-2", E1, "ERROR"),
+    ("new_check", ACCOUNT, G, "FAIL"),  # check new in this release: not compared
+]
+
+
+def crafted() -> tuple[dict[str, object], dict[str, object]]:
+    old = make_doc("run-old", OLD, started_at=stamp(1), regions=("us-east-1", "eu-west-1"),
+                   controls={"ACCT-001": "MET", "NETSEC-001": "NOT_MET", "TEC-001": "INCOMPLETE", "OPE-001": "MET"})
+    new = make_doc("run-new", NEW, started_at=stamp(2), regions=("us-east-1",),
+                   controls={"ACCT-001": "NOT_MET", "NETSEC-001": "MET", "TEC-001": "INCOMPLETE", "COST-001": "MET"},
+                   messages={"sg-still": "Security group sg-still admits 0.0.0.0/0 on 22 and 3389 (reworded)."})
+    return old, new
+
+
+def test_every_change_kind_by_finding_key() -> None:
+    old, new = crafted()
+    diff = diff_documents(old, new)
+    keys = {
+        kind: [(c.check_id, c.resource_id, c.old_status, c.new_status) for c in diff.of(kind)] for kind in ChangeKind
+    }
+    assert keys == {
+        ChangeKind.REGRESSION: [
+            ("sg_admin_ports", "sg-na", Status.NOT_APPLICABLE, Status.FAIL),
+            ("sg_admin_ports", "sg-regressed", Status.PASS, Status.FAIL),
+        ],
+        ChangeKind.NEW_FAIL: [
+            ("sg_admin_ports", "sg-new", None, Status.FAIL),
+            ("trail_logging", ACCOUNT, Status.ERROR, Status.FAIL),
+        ],
+        ChangeKind.RESOLVED: [
+            ("sg_admin_ports", "sg-deleted", Status.FAIL, None),
+            ("sg_admin_ports", "sg-fixed", Status.FAIL, Status.PASS),
+        ],
+        ChangeKind.NEWLY_ERROR: [
+            ("bucket_public", "b-1", Status.FAIL, Status.ERROR),
+            ("root_mfa", ACCOUNT, Status.PASS, Status.ERROR),
+        ],
+    }
+    assert diff.not_compared == 3  # old_check, new_check, the eu-west-1 finding
+    assert diff.controls == (
+        ControlChange("ACCT-001", ControlStatus.MET, ControlStatus.NOT_MET),
+        ControlChange("NETSEC-001", ControlStatus.NOT_MET, ControlStatus.MET),
+    )
+    assert [c.control_id for c in diff.control_regressions] == ["ACCT-001"]
+    assert diff.warnings == ()
+
+
+def test_a_reworded_message_alone_is_no_change() -> None:
+    findings = [("sg_admin_ports", "sg-1", E1, "FAIL"), ("root_mfa", ACCOUNT, G, "PASS")]
+    old = make_doc("a", findings, started_at=stamp(1))
+    new = make_doc("b", findings, started_at=stamp(2), messages={"sg-1": "entirely different words", ACCOUNT: "x"})
+    diff = diff_documents(old, new)
+    assert diff.findings == () and diff.controls == () and diff.not_compared == 0
+    assert triggered(diff, ["regression", "new-fail", "newly-error"]) == []
+
+
+def test_fail_on_kinds() -> None:
+    old, new = crafted()
+    diff = diff_documents(old, new)
+    assert triggered(diff, ["regression"]) == ["2 finding regression(s), 1 control regression(s)"]
+    assert triggered(diff, ["new-fail"]) == ["4 finding(s) newly FAIL"]
+    assert triggered(diff, ["newly-error"]) == ["2 finding(s) newly ERROR"]
+    only_new_resource = diff_documents(
+        make_doc("a", [("sg_admin_ports", "sg-1", E1, "PASS")], started_at=stamp(1), controls={"NETSEC-001": "MET"}),
+        make_doc("b", [("sg_admin_ports", "sg-1", E1, "PASS"), ("sg_admin_ports", "sg-2", E1, "FAIL")],
+                 started_at=stamp(2), controls={"NETSEC-001": "NOT_MET"}),
+    )
+    assert [c.resource_id for c in only_new_resource.of(ChangeKind.NEW_FAIL)] == ["sg-2"]
+    # A control that was MET and no longer is counts as a regression even when the finding is new.
+    assert triggered(only_new_resource, ["regression"]) == ["0 finding regression(s), 1 control regression(s)"]
+
+
+def test_text_and_json_renderings() -> None:
+    old, new = crafted()
+    diff = diff_documents(old, new)
+    text = format_diff(diff)
+    assert text[0] == f"clinic ({ACCOUNT}): run-old ({stamp(1)}) -> run-new ({stamp(2)})"
+    assert text[1] == "REGRESSION (PASS -> FAIL): 2"
+    assert "  sg_admin_ports  us-east-1  sg-regressed  PASS -> FAIL  [high]" in text
+    assert "  sg_admin_ports  us-east-1  sg-deleted  FAIL -> (gone)  [high]" in text
+    assert "  sg_admin_ports  us-east-1  sg-new  (absent) -> FAIL  [high]" in text
+    assert "  ACCT-001    MET -> NOT_MET  (regression)" in text
+    assert text[-1] == (
+        "Summary: 2 regression(s), 2 new FAIL, 2 resolved, 2 newly ERROR; 2 control(s) changed "
+        "(1 MET -> NOT_MET); 3 finding(s) outside the common scope, not compared"
+    )
+    as_json = diff_to_json(diff)
+    assert [c["resource_id"] for c in as_json["changes"]["regression"]] == ["sg-na", "sg-regressed"]
+    assert as_json["controls"][0] == {"id": "ACCT-001", "old": "MET", "new": "NOT_MET", "regression": True}
+    assert as_json["not_compared"] == 3
+
+
+def test_warnings_for_odd_comparisons() -> None:
+    a = make_doc("a", started_at=stamp(2))
+    b = make_doc("b", started_at=stamp(1), account_id="222233334444", complete=False)
+    assert diff_documents(a, b).warnings == (
+        f"the runs are of different accounts ({ACCOUNT} and 222233334444)",
+        "OLD is more recent than NEW: the changes read backwards",
+        "an interrupted (incomplete) run is compared: missing findings may not be resolved",
+    )
+
+
+def test_resolving_run_references(tmp_path: Path) -> None:
+    store = Store(tmp_path / "h.sqlite")
+    for i, day in enumerate((1, 2, 3), start=1):
+        store.save(make_doc(f"clinic-{i}", started_at=stamp(day)))
+    store.save(make_doc("clinic-4", started_at=stamp(4), complete=False))
+    store.save(make_doc("retail-1", label="retail", account_id="222233334444", started_at=stamp(1)))
+    assert resolve_run("latest", store, "clinic")["scan_id"] == "clinic-3"
+    assert resolve_run("previous", store, "clinic")["scan_id"] == "clinic-2"
+    second = resolve_run("clinic-2", store)
+    assert resolve_run("previous", store, relative_to=second)["scan_id"] == "clinic-1"
+    assert resolve_run("latest", store, ACCOUNT)["scan_id"] == "clinic-3", "an account id works as the label"
+    with pytest.raises(HistoryError, match=r"'latest' needs --account LABEL \(accounts in the store: clinic, retail\)"):
+        resolve_run("latest", store)
+    with pytest.raises(HistoryError, match="'retail' has no complete run before retail-1"):
+        resolve_run("previous", store, "retail")
+    path = tmp_path / "saved.json"
+    path.write_text(dumps(make_doc("from-file")))
+    assert resolve_run(str(path), store)["scan_id"] == "from-file"
+    with pytest.raises(HistoryError, match="cannot read a JSON scan document"):
+        resolve_run(str(tmp_path / "missing.json"), store)
+
+
+def test_status_since_and_last_met(tmp_path: Path) -> None:
+    store = Store(tmp_path / "h.sqlite")
+    timeline = [
+        (1, {"ACCT-001": "MET", "NETSEC-001": "NOT_MET", "OPE-002": "MANUAL"}),
+        (2, {"ACCT-001": "NOT_MET", "NETSEC-001": "NOT_MET"}),
+        (3, {"ACCT-001": "NOT_MET"}),  # a --controls ACCT-001 run: NETSEC-001's streak goes on
+        (4, {"ACCT-001": "NOT_MET", "NETSEC-001": "NOT_MET"}),
+    ]
+    for day, controls in timeline:
+        store.save(make_doc(f"r{day}", started_at=stamp(day), controls=controls))
+    states = {s.control_id: s for s in control_states(store.control_timeline("clinic"))}
+    assert set(states) == {"ACCT-001", "NETSEC-001"}, "MANUAL controls have no automated status"
+    assert (states["ACCT-001"].status, states["ACCT-001"].since, states["ACCT-001"].last_met) == (
+        ControlStatus.NOT_MET, stamp(2), stamp(1))
+    assert (states["NETSEC-001"].since, states["NETSEC-001"].last_met, states["NETSEC-001"].runs) == (
+        stamp(1), None, 3)
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        (date(2026, 1, 15), date(2026, 7, 15)),
+        (date(2026, 3, 31), date(2026, 9, 30)),  # no 31 September: the month's last day
+        (date(2025, 8, 31), date(2026, 2, 28)),
+        (date(2027, 8, 31), date(2028, 2, 29)),  # leap year
+        (date(2026, 9, 1), date(2027, 3, 1)),
+    ],
+)
+def test_six_calendar_months(start: date, end: date) -> None:
+    assert add_months(start, 6) == end
+
+
+def test_window_days_left() -> None:
+    assert window(date(2026, 1, 15), date(2026, 7, 5)).days_left == 10
+    assert window(date(2026, 1, 15), date(2026, 7, 5)).describe() == "window 2026-01-15 -> 2026-07-15: 10 days left"
+    closed = window(date(2026, 1, 15), date(2026, 7, 20))
+    assert closed.describe() == "window 2026-01-15 -> 2026-07-15 closed 5 days ago"
+    assert window(date(2026, 1, 15), date(2026, 1, 10)).describe() == (
+        "window 2026-01-15 -> 2026-07-15 has not started (5 days to go)"
+    )
