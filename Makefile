@@ -24,5 +24,8 @@ lint: dev
 demo: dev
 	$(BIN)/govscan demo --out govscan-out/demo
 
+docs: dev
+	$(BIN)/govscan gen-docs
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache govscan-out
