@@ -151,13 +151,19 @@ def scan_portfolio(
     """Scan every account (bounded concurrency). ``on_result`` hears of each account as it ends;
     the results come back in the accounts' order."""
     pool = ThreadPoolExecutor(max_workers=max(1, options.parallel), thread_name_prefix="govscan-account")
-    with pool:
-        futures = {
-            pool.submit(scan_account, account, checks, catalog, options, store): i for i, account in enumerate(accounts)
-        }
-        results: dict[int, AccountResult] = {}
+    futures = {
+        pool.submit(scan_account, account, checks, catalog, options, store): i for i, account in enumerate(accounts)
+    }
+    results: dict[int, AccountResult] = {}
+    try:
         for future in as_completed(futures):
             results[futures[future]] = future.result()
             if on_result is not None:
                 on_result(results[futures[future]])
+    except KeyboardInterrupt:
+        # Accounts not started yet are dropped; scans under way finish and are written whole
+        # (documents are replaced atomically, history rows are one transaction).
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     return [results[i] for i in range(len(accounts))]
