@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -34,13 +32,9 @@ def _offline_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pyte
 
 
 def install_extensions() -> None:
-    import fixtures.moto_ext as ext
+    from fixtures.moto_ext import install
 
-    ext.install()
-    for info in pkgutil.iter_modules(ext.__path__):  # every extension module's own install()
-        module = importlib.import_module(f"fixtures.moto_ext.{info.name}")
-        if callable(getattr(module, "install", None)):
-            module.install()
+    install()  # every extension module's own install()
 
 
 @pytest.fixture
