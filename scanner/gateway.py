@@ -28,6 +28,7 @@ from typing import Any
 
 import boto3
 import botocore.exceptions
+from botocore import xform_name
 from botocore.config import Config
 
 from scanner.models import Call, CallOutcome
@@ -205,10 +206,6 @@ def _recordable(params: Mapping[str, Any]) -> dict[str, Any]:
     return {k: ("<redacted>" if _SECRET_PARAM.search(k) else v) for k, v in params.items()}
 
 
-def _snake(operation: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", operation).lower()
-
-
 class Gateway:
     """Read-only, cached, recorded access to one account."""
 
@@ -272,7 +269,7 @@ class Gateway:
             call = self.calls.add(**record, outcome=CallOutcome.REFUSED, error_code="ReadOnlyViolation")
             raise ReadOnlyViolation(call, f"{action} is not a read; govscan refused to send it")
         client = self.clients.client(service, region)
-        method = _snake(operation)
+        method = xform_name(operation)
         if operation not in client.meta.service_model.operation_names:
             raise ValueError(f"{service} has no operation {operation!r}")
         started = time.monotonic()
@@ -327,27 +324,24 @@ class Gateway:
 
 
 def _merge_pages(page_iter: Any) -> tuple[dict[str, Any], int]:
-    """Merge every page like botocore's ``build_full_result`` while counting the pages."""
-    result_keys = [k.expression for k in page_iter.result_keys]
-    merged: dict[str, Any] = {}
+    """botocore's own ``build_full_result`` (it knows nested result keys such as
+    ``DistributionList.Items``), with every page request counted."""
     pages = 0
-    for page in page_iter:
+    make_request = page_iter._make_request
+
+    def counting(current_kwargs: Any) -> Any:
+        nonlocal pages
         pages += 1
-        for name, value in page.items():
-            if name == "ResponseMetadata":
-                continue
-            if name in result_keys and isinstance(value, list):
-                merged.setdefault(name, []).extend(value)
-            elif name not in merged:
-                merged[name] = value
-    for name in result_keys:
-        if "." not in name:
-            merged.setdefault(name, [])
-    if getattr(page_iter, "resume_token", None):
+        return make_request(current_kwargs)
+
+    page_iter._make_request = counting
+    merged: dict[str, Any] = page_iter.build_full_result()
+    if merged.pop("NextToken", None) is not None:
         # PaginationConfig.MaxItems cut the listing short: say so rather than pretend it is whole.
         merged["Truncated"] = True
-    for token_key in ("NextToken", "Marker", "NextMarker", "nextToken", "IsTruncated", "ContinuationToken"):
+    for token_key in ("Marker", "NextMarker", "nextToken", "IsTruncated", "ContinuationToken"):
         merged.pop(token_key, None)
+    merged.pop("ResponseMetadata", None)
     return merged, pages
 
 

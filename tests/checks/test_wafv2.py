@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
-from botocore import xform_name
-
 from fixtures.moto_ext import faults
 from fixtures.world import World
 from fixtures.worlds import wafv2 as worlds
-from scanner.gateway import _snake
 from scanner.models import Status
 from tests.conftest import ACCOUNT, only
 
 US, EU = "us-east-1", "eu-west-1"
 CHECK = "wafv2_network_protection_inventory"
-
-# scanner/gateway.py derives the boto3 method from the operation with its own regex, which turns
-# "ListWebACLs" into "list_web_ac_ls" (botocore: "list_web_acls"), so the check crashes until the
-# gateway uses botocore.xform_name. Strict: these tests start failing (XPASS) once it is fixed,
-# and then this marker must go. All of them pass with the gateway fixed (verified locally).
-pytestmark = pytest.mark.xfail(
-    _snake("ListWebACLs") != xform_name("ListWebACLs"),
-    reason="gateway maps ListWebACLs to list_web_ac_ls (reported with the fix: use botocore.xform_name)",
-    strict=True,
-)
-
 
 def test_web_acl_protecting_an_alb_in_the_second_region_passes(run_scan) -> None:  # type: ignore[no-untyped-def]
     world = World()
