@@ -24,6 +24,10 @@ lint: dev
 demo: dev
 	$(BIN)/govscan demo --out govscan-out/demo
 
+# Scan cost on a large emulated account at 1x, 2x, 4x (local moto server; see docs/performance.md).
+bench: dev
+	$(BIN)/python -m benchmarks.bench
+
 docs: dev
 	$(BIN)/govscan gen-docs
 
