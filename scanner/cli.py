@@ -121,6 +121,13 @@ def _load_registry() -> dict[str, Any]:
 @click.option("--controls", "control_ids", multiple=True, metavar="ids", help="Only checks evidencing these controls.")
 @click.option("--endpoint-url", metavar="URL", help="Send every call to this endpoint (an emulator such as moto).")
 @click.option("--json", "json_path", metavar="PATH", help="Write the scan document here ('-' for stdout).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Write evidence reports here.")
+@click.option("--format", "report_formats", metavar="LIST",
+              help="Report formats: html,md,csv,xlsx or all (default html,md).")
+@click.option("--notes", "notes_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="The partner's narratives: DIR/<account id or label>/<CONTROL>.md.")
+@click.option("--bundle", "bundle_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write a sealed evidence bundle (zip) of the document and reports.")
 @click.option(
     "--fail-on",
     default="fail,error",
@@ -142,6 +149,10 @@ def scan_command(
     control_ids: tuple[str, ...],
     endpoint_url: str | None,
     json_path: str | None,
+    out_dir: Path | None,
+    report_formats: str | None,
+    notes_dir: Path | None,
+    bundle_path: Path | None,
     fail_on: str,
     set_pairs: tuple[str, ...],
     workers: int,
@@ -165,6 +176,7 @@ def scan_command(
     if external_id and not role_arn:
         raise click.UsageError("--external-id goes with --role-arn")
     settings = _parse_settings(set_pairs)
+    formats = _report_plan(out_dir, report_formats, notes_dir, bundle_path)
     catalog = load_catalog()
     registry = _load_registry()
     try:
@@ -223,6 +235,8 @@ def scan_command(
             click.echo(dumps(doc), nl=False)
             click.echo(f"govscan: could not write {json_path} ({exc}); the document went to stdout", err=True)
             sys.exit(EXIT_USAGE)
+    if formats:
+        _publish([doc], out_dir, formats, notes_dir, bundle_path, quiet=quiet)
     if not quiet:
         _print_summary(run, json_path)
     sys.exit(_exit_code(run, fail_kinds))
@@ -319,6 +333,131 @@ def controls_command(show_all: bool) -> None:
             click.echo(f"  {criterion.id:<13} {criterion.text[:70]:<70}  [{checks}]")
     if not show_all:
         click.echo("\nPractice-level controls are manual; --all lists them too.")
+
+
+def _report_plan(
+    out_dir: Path | None, report_formats: str | None, notes_dir: Path | None, bundle_path: Path | None
+) -> tuple[str, ...]:
+    """The report formats a scan will write (none without --out/--bundle); checked before scanning."""
+    from scanner.report import DEFAULT_FORMATS, ReportError, check_output_dir, parse_formats
+
+    if out_dir is None and bundle_path is None:
+        if report_formats or notes_dir:
+            raise click.UsageError("--format and --notes go with --out DIR (or --bundle PATH)")
+        return ()
+    try:
+        formats = parse_formats(report_formats) if report_formats else DEFAULT_FORMATS
+        if out_dir is not None:
+            check_output_dir(out_dir)
+    except ReportError as exc:
+        raise click.UsageError(str(exc)) from exc
+    return formats
+
+
+def _publish(
+    docs: Sequence[dict[str, Any]],
+    out_dir: Path | None,
+    formats: Sequence[str],
+    notes_dir: Path | None,
+    bundle_path: Path | None,
+    *,
+    quiet: bool = False,
+) -> None:
+    from scanner.report import ReportError, publish
+
+    try:
+        published = publish(docs, out_dir=out_dir, formats=formats, notes_dir=notes_dir, bundle=bundle_path)
+    except ReportError as exc:
+        click.echo(f"govscan: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    if not quiet:
+        for path in published.reports:
+            click.echo(f"Report: {path}", err=True)
+        if published.bundle:
+            click.echo(f"Evidence bundle: {published.bundle} (seal {published.seal})", err=True)
+
+
+@main.command("report")
+@click.argument("scan_files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Write the reports here.")
+@click.option("--format", "report_formats", default="html,md", show_default=True, metavar="LIST",
+              help="html, md, csv, xlsx (comma list) or all.")
+@click.option("--notes", "notes_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="The partner's narratives: DIR/<account id or label>/<CONTROL>.md.")
+@click.option("--bundle", "bundle_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write a sealed evidence bundle (zip): the documents, the reports and a SHA-256 manifest.")
+@click.option("-q", "--quiet", is_flag=True, help="Do not list the files written.")
+def report_command(
+    scan_files: tuple[Path, ...],
+    out_dir: Path | None,
+    report_formats: str,
+    notes_dir: Path | None,
+    bundle_path: Path | None,
+    quiet: bool,
+) -> None:
+    """Render evidence reports from saved scan documents (no AWS access, no clock).
+
+    One document gives its account's evidence appendix; several also give the cross-account
+    matrix. csv is every finding in one file; xlsx a self-assessment workbook. The same
+    documents always render to the same bytes.
+
+    \b
+    Examples:
+      govscan report acme.json --out evidence
+      govscan report scans/*.json --out evidence --format all --notes notes --bundle evidence.zip
+      govscan verify evidence.zip
+
+    \b
+    Exit codes:
+      0  reports written
+      2  unreadable or invalid scan document, bad option, or the output cannot be written
+         (nothing is half-written: every file is rendered first and replaced atomically)
+    """
+    from scanner.document import DocumentError, load
+    from scanner.report import ReportError, parse_formats
+
+    if out_dir is None and bundle_path is None:
+        raise click.UsageError("give --out DIR, --bundle PATH, or both")
+    try:
+        formats = parse_formats(report_formats)
+    except ReportError as exc:
+        raise click.UsageError(str(exc)) from exc
+    docs = []
+    for path in scan_files:
+        try:
+            docs.append(load(path))
+        except DocumentError as exc:
+            click.echo(f"govscan: {exc}", err=True)
+            sys.exit(EXIT_USAGE)
+    _publish(docs, out_dir, formats, notes_dir, bundle_path, quiet=quiet)
+
+
+@main.command("verify")
+@click.argument("bundle", type=click.Path(path_type=Path))
+def verify_command(bundle: Path) -> None:
+    """Check an evidence bundle written by --bundle: every file against the manifest, each scan
+    document's own digest, and the seal over the archive's bytes.
+
+    \b
+    Exit codes:
+      0  intact: prints the seal to compare with the one the partner sent
+      1  changed: names each file (or the zip structure) that differs
+      2  not readable as a bundle (missing file, not a zip archive)
+    """
+    from scanner.bundle import BundleUnreadable, verify_bundle
+
+    try:
+        result = verify_bundle(bundle)
+    except BundleUnreadable as exc:
+        click.echo(f"govscan: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    if result.ok:
+        click.echo(f"OK {bundle}: {result.files} files match the manifest; seal {result.seal}")
+        return
+    click.echo(f"FAILED {bundle}: the bundle was changed after govscan wrote it", err=True)
+    for problem in result.problems:
+        click.echo(f"  {problem}", err=True)
+    sys.exit(EXIT_FINDINGS)
 
 
 if __name__ == "__main__":  # `python -m scanner.cli`
