@@ -29,8 +29,8 @@ appendix bounded by the number of checks, not of resources.
 Notes (``--notes DIR``): the partner's narrative per control and account, as
 ``DIR/<account id or label>/<CONTROL-ID>.md`` (for example ``notes/111122223333/ACCT-001.md``).
 The appendix quotes it under the control and lists the controls with manual criteria that have
-no narrative yet. The HTML appendix shows the narrative as preformatted text (no Markdown
-renderer is shipped); the Markdown appendix quotes it with its Markdown, raw HTML as text.
+no narrative yet. The HTML appendix renders a small, escaped Markdown subset of it
+(``scanner.report_narrative``); the Markdown appendix quotes it with its Markdown, raw HTML as text.
 """
 
 from __future__ import annotations

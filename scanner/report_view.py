@@ -25,6 +25,7 @@ from typing import Any
 
 from scanner.catalog import Catalog, Control
 from scanner.models import Call, ControlResult, ControlStatus, Finding, ScanRun
+from scanner.report_narrative import Block, parse
 
 DETAIL_LIMIT = 20
 LIST_LIMIT = 200
@@ -123,6 +124,7 @@ class ControlView:
     counts: tuple[Count, ...]
     needs_narrative: bool
     narrative: str | None
+    narrative_blocks: tuple[Block, ...]
 
 
 @dataclass(frozen=True)
@@ -238,6 +240,7 @@ def _control_view(
     notes: Mapping[str, str] | None,
 ) -> ControlView:
     texts = {c.id: c for c in control.criteria} if control else {}
+    narrative = (notes or {}).get(result.id)
     criteria = []
     control_findings: dict[int, Finding] = {}
     for crit in result.criteria:
@@ -271,7 +274,8 @@ def _control_view(
         criteria_summary=_criteria_summary(result),
         counts=counts(f.status.value for f in control_findings.values()),
         needs_narrative=any(k.status is ControlStatus.MANUAL for k in result.criteria),
-        narrative=(notes or {}).get(result.id),
+        narrative=narrative,
+        narrative_blocks=parse(narrative) if narrative is not None else (),
     )
 
 

@@ -274,3 +274,20 @@ def test_templates_are_package_data_with_autoescape() -> None:
     rendered = html.from_string("{{ value }}").render(value="<b>")
     assert rendered == "&lt;b&gt;"
     assert environment("md").from_string("{{ value }}").render(value="<b>|") == "&lt;b&gt;\\|"
+
+
+def test_narrative_markdown_subset_is_escaped_html(docs: list[dict[str, Any]]) -> None:
+    from scanner.report_narrative import Block, Span, parse
+
+    text = "## Plan\n\nWe **keep** <script>x()</script> `a<b`.\n\n- one\n- *two*\n\n```\n<b>raw</b>\n```\n"
+    assert parse(text) == (
+        Block("heading", ((Span("text", "Plan"),),)),
+        Block("paragraph", ((Span("text", "We "), Span("strong", "keep"), Span("text", " <script>x()</script> "),
+                             Span("code", "a<b"), Span("text", ".")),)),
+        Block("bullets", ((Span("text", "one"),), (Span("em", "two"),))),
+        Block("code", ((Span("text", "<b>raw</b>"),),)),
+    )
+    html = render_html(docs[0], load_catalog(), {"ACCT-001": text}, SAMPLE_CHECKS)
+    assert "<script>x()" not in html and "&lt;script&gt;x()&lt;/script&gt;" in html
+    assert "<strong>keep</strong>" in html and "<code>a&lt;b</code>" in html and "<em>two</em>" in html
+    assert "&lt;b&gt;raw&lt;/b&gt;" in html
