@@ -132,7 +132,9 @@ def marginal_costs(resources: Sequence[int], costs: Sequence[float]) -> list[flo
     return [(costs[i] - costs[i - 1]) / (resources[i] - resources[i - 1]) for i in range(1, len(resources))]
 
 
-def calls_linear(resources: Sequence[int], calls: Sequence[int], tolerance: float = 0.25) -> Linearity:
+def calls_linear(
+    resources: Sequence[int], calls: Sequence[int], tolerance: float = 0.25, *, noun: str = "calls"
+) -> Linearity:
     """Calls grow linearly: an affine function of size (fixed list calls + a constant cost per resource).
 
     Raw calls per resource falls with size (the fixed per-region list calls are shared by
@@ -149,8 +151,8 @@ def calls_linear(resources: Sequence[int], calls: Sequence[int], tolerance: floa
     slopes_ok = all(abs(s - slopes[0]) <= tolerance * slopes[0] + 0.01 for s in slopes)
     per_resource_ok = all(p <= per_resource[0] * (1 + tolerance) for p in per_resource)
     detail = (
-        f"marginal calls per added resource {', '.join(f'{s:.3f}' for s in slopes)} "
-        f"(within ±{tolerance:.0%} of the first step); calls per resource "
+        f"marginal {noun} per added resource {', '.join(f'{s:.3f}' for s in slopes)} "
+        f"(within ±{tolerance:.0%} of the first step); {noun} per resource "
         f"{', '.join(f'{p:.3f}' for p in per_resource)} (none above the smallest size's +{tolerance:.0%})"
     )
     return Linearity(slopes_ok and per_resource_ok, detail)
@@ -169,3 +171,19 @@ def time_not_superlinear(resources: Sequence[int], seconds: Sequence[float], tol
         ok = ok and time_ratio <= size_ratio * (1 + tolerance)
         steps.append(f"x{size_ratio:.1f} resources -> x{time_ratio:.2f} time")
     return Linearity(ok, f"{'; '.join(steps)} (allowed: the resource ratio +{tolerance:.0%})")
+
+
+def slowest_checks(calls: Iterable[Call], top: int = 3) -> list[tuple[str, float, int]]:
+    """Checks by the summed duration of the calls they cite, longest first: ``(check id, seconds, calls)``.
+
+    A check makes its calls one after another (a call another check already made is awaited,
+    not repeated), so this is about the least time its task takes: with latency, the longest
+    one bounds the scan's wall time however many workers there are.
+    """
+    spent: dict[str, list[float]] = defaultdict(lambda: [0.0, 0])
+    for call in calls:
+        for check in call.get("checks", ()):
+            spent[check][0] += int(call.get("duration_ms") or 0) / 1000
+            spent[check][1] += 1
+    ranked = sorted(spent.items(), key=lambda item: -item[1][0])[:top]
+    return [(check, seconds, int(count)) for check, (seconds, count) in ranked]
