@@ -152,7 +152,9 @@ def aliases_by_key(ctx: CheckContext) -> dict[str, list[str]]:
     criteria=("NETSEC-002.4",),
     permissions=("kms:ListKeys", "kms:DescribeKey", "kms:ListAliases"),
     scope=Scope.REGIONAL,
-    remediation="",
+    remediation="To control keys yourself (key policy, rotation, CloudTrail audit of every use), create "
+    "customer managed keys in AWS KMS (aws kms create-key; aws kms enable-key-rotation) and use them for "
+    "the data stores; name AWS KMS as the key management solution in the key management policy.",
 )
 def kms_key_inventory(ctx: CheckContext) -> Iterator[Finding]:
     """Evidence for the key management policy: every KMS key of the region with its manager,
