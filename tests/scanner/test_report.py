@@ -291,3 +291,16 @@ def test_narrative_markdown_subset_is_escaped_html(docs: list[dict[str, Any]]) -
     assert "<script>x()" not in html and "&lt;script&gt;x()&lt;/script&gt;" in html
     assert "<strong>keep</strong>" in html and "<code>a&lt;b</code>" in html and "<em>two</em>" in html
     assert "&lt;b&gt;raw&lt;/b&gt;" in html
+
+
+def test_every_template_file_ships_in_the_wheel() -> None:
+    """pyproject's package data must match every file the renderers load (a wheel has nothing else)."""
+    import fnmatch
+    import tomllib
+
+    root = Path(__file__).resolve().parents[2]
+    setuptools = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    globs = setuptools["package-data"]["report_templates"]
+    for path in (root / "report_templates").iterdir():
+        if path.is_file() and path.suffix != ".py":
+            assert any(fnmatch.fnmatch(path.name, g) for g in globs), f"{path.name} would be missing from the wheel"
