@@ -6,13 +6,13 @@ from fixtures.moto_ext import faults
 from fixtures.world import World
 from fixtures.worlds import cost as worlds
 from scanner.models import Status
-from tests.conftest import ACCOUNT, only
+from tests.conftest import ACCOUNT, ScanFn, only
 
 BUDGETS = "cost_budgets_configured"
 ANOMALY = "cost_anomaly_monitoring"
 
 
-def test_budget_with_notification_passes(run_scan):
+def test_budget_with_notification_passes(run_scan: ScanFn) -> None:
     world = World()
     worlds.budget(world, "silent", notify=False)
     arn = worlds.budget(world, "monthly-cost")
@@ -37,7 +37,7 @@ def test_budget_with_notification_passes(run_scan):
     assert {c.region for c in run.calls if c.action.startswith("budgets:")} == {"us-east-1"}
 
 
-def test_budgets_without_notification_fail(run_scan):
+def test_budgets_without_notification_fail(run_scan: ScanFn) -> None:
     worlds.budget(World(), "silent", notify=False)
     f = only(run_scan([BUDGETS]), BUDGETS)
     assert f.status is Status.FAIL
@@ -45,13 +45,13 @@ def test_budgets_without_notification_fail(run_scan):
     assert f.remediation
 
 
-def test_no_budget_fails(run_scan):
+def test_no_budget_fails(run_scan: ScanFn) -> None:
     f = only(run_scan([BUDGETS]), BUDGETS)
     assert f.status is Status.FAIL and f.message == "No AWS Budget exists in the account."
     assert f.evidence["budgets"] == []
 
 
-def test_denied_describe_budgets_is_error(run_scan):
+def test_denied_describe_budgets_is_error(run_scan: ScanFn) -> None:
     worlds.budget(World())
     faults.deny("budgets:DescribeBudgets")
     f = only(run_scan([BUDGETS]), BUDGETS)
@@ -61,7 +61,7 @@ def test_denied_describe_budgets_is_error(run_scan):
     assert "budgets:ViewBudget" in f.message
 
 
-def test_denied_notifications_of_the_only_budget_is_error(run_scan):
+def test_denied_notifications_of_the_only_budget_is_error(run_scan: ScanFn) -> None:
     worlds.budget(World(), "monthly-cost")
     faults.deny("budgets:DescribeNotificationsForBudget")
     f = only(run_scan([BUDGETS]), BUDGETS)
@@ -70,7 +70,7 @@ def test_denied_notifications_of_the_only_budget_is_error(run_scan):
     assert f.evidence["error_code"] == "AccessDeniedException"
 
 
-def test_anomaly_monitor_with_subscription_passes(run_scan):
+def test_anomaly_monitor_with_subscription_passes(run_scan: ScanFn) -> None:
     monitor, subscription = worlds.anomaly_monitor(World(), "services")
     f = only(run_scan([ANOMALY], regions=["eu-west-1"]), ANOMALY)
     assert f.status is Status.PASS and f.region == "global"
@@ -82,19 +82,19 @@ def test_anomaly_monitor_with_subscription_passes(run_scan):
     assert f.evidence["subscriptions"][0]["monitors"] == [monitor]
 
 
-def test_monitor_without_subscription_passes_and_says_nobody_is_notified(run_scan):
+def test_monitor_without_subscription_passes_and_says_nobody_is_notified(run_scan: ScanFn) -> None:
     worlds.anomaly_monitor(World(), "services", subscribe=False)
     f = only(run_scan([ANOMALY]), ANOMALY)
     assert f.status is Status.PASS
     assert "nobody is notified" in f.message and f.evidence["subscriptions"] == []
 
 
-def test_no_monitor_fails(run_scan):
+def test_no_monitor_fails(run_scan: ScanFn) -> None:
     f = only(run_scan([ANOMALY]), ANOMALY)
     assert f.status is Status.FAIL and f.evidence["monitors"] == []
 
 
-def test_denied_get_anomaly_monitors_is_error(run_scan):
+def test_denied_get_anomaly_monitors_is_error(run_scan: ScanFn) -> None:
     worlds.anomaly_monitor(World())
     faults.deny("ce:GetAnomalyMonitors")
     f = only(run_scan([ANOMALY]), ANOMALY)
@@ -103,7 +103,7 @@ def test_denied_get_anomaly_monitors_is_error(run_scan):
     assert f.evidence["error_code"] == "AccessDeniedException"
 
 
-def test_denied_subscriptions_keeps_the_verdict_and_says_so(run_scan):
+def test_denied_subscriptions_keeps_the_verdict_and_says_so(run_scan: ScanFn) -> None:
     monitor, _ = worlds.anomaly_monitor(World())
     faults.deny("ce:GetAnomalySubscriptions")
     f = only(run_scan([ANOMALY]), ANOMALY)
