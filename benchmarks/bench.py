@@ -359,6 +359,16 @@ def _dominant_calls(report: Report) -> list[str]:
     ]
     for action, (n, ms) in sorted(spent.items(), key=lambda item: -item[1][1])[:10]:
         lines.append(f"| {action} | {n} | {ms / 1000:.2f} | {ms / total:.0%} |")
+    paged: Counter[str] = Counter()
+    for call in largest:
+        if int(call.get("pages") or 0) > 1:
+            paged[call["action"]] += int(call["pages"])
+    lines += [
+        "",
+        "Calls answered in several pages at that size: "
+        + (", ".join(f"{action} ({pages} pages)" for action, pages in sorted(paged.items())) or "none")
+        + ". moto ignores most page-size defaults; AWS pages more (see docs/performance.md).",
+    ]
     return lines
 
 
