@@ -33,12 +33,13 @@ EXIT_CODES_HELP = """
 \b
 Exit codes:
   0  every check evaluated and nothing failed
-  1  FAIL or ERROR findings (narrow with --fail-on)
+  1  FAIL or ERROR findings (narrow with --fail-on; regression compares with the last run)
   2  usage or configuration error (nothing scanned)
-  3  the target could not be reached (credentials, assume-role)
+  3  the target could not be reached (credentials, assume-role); with --config, any account
+     (the others are still scanned, written and stored)
 """
 
-FAIL_ON_CHOICES = ("fail", "error", "none")
+FAIL_ON_CHOICES = ("fail", "error", "regression", "new-fail", "none")
 
 
 def _split(values: Iterable[str]) -> list[str]:
@@ -133,10 +134,21 @@ def _load_registry() -> dict[str, Any]:
     default="fail,error",
     show_default=True,
     metavar="LIST",
-    help="Which findings make the exit code 1: fail, error, or none.",
+    help="What makes the exit code 1: fail, error (findings), regression (a PASS/N/A finding now FAIL, or a "
+    "control MET -> NOT_MET, since the account's previous stored run), new-fail (anything newly FAIL), or none.",
 )
 @click.option("--set", "set_pairs", multiple=True, metavar="KEY=VALUE", help="A check setting, e.g. root_unused_days=30.")
 @click.option("--workers", default=8, show_default=True, type=click.IntRange(1, 64), help="Concurrent checks.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Scan the accounts of this accounts file (TOML, see examples/accounts.toml) into --out DIR.")
+@click.option("--account", "account_labels", multiple=True, metavar="LABEL",
+              help="With --config: only this account (repeatable).")
+@click.option("--parallel", default=4, show_default=True, type=click.IntRange(1, 32),
+              help="With --config: accounts scanned at once.")
+@click.option("--store", "store_path", type=click.Path(dir_okay=False, path_type=Path), metavar="PATH",
+              help="History database (default: $GOVSCAN_STORE, else $XDG_DATA_HOME/govscan/history.sqlite, "
+              "else ~/.local/share/govscan/history.sqlite).")
+@click.option("--no-store", is_flag=True, help="Do not record this run in the history.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress or summary on stderr.")
 def scan_command(
     profile: str | None,
@@ -156,9 +168,19 @@ def scan_command(
     fail_on: str,
     set_pairs: tuple[str, ...],
     workers: int,
+    config_path: Path | None,
+    account_labels: tuple[str, ...],
+    parallel: int,
+    store_path: Path | None,
+    no_store: bool,
     quiet: bool,
 ) -> None:
     """Scan one AWS account, read-only, and write its scan document.
+
+    With --config, scan every account of an accounts file (at most --parallel at once): one
+    document per account (DIR/<label>.json) and the reports, with the cross-account matrix,
+    in --out DIR. An account that cannot be reached is reported with the reason; the others
+    are still scanned. Every run is stored in the history (see `govscan history`).
 
     \b
     Examples:
@@ -167,10 +189,16 @@ def scan_command(
                    --external-id 7f3c... --label clinic --all-regions --json clinic.json
       govscan scan --controls ACCT-001 --json -          # ACCT-001 only, to stdout
       govscan scan --endpoint-url http://127.0.0.1:5000  # against a moto server
+      govscan scan --config accounts.toml --out evidence --fail-on regression   # cron/CI
     """
     fail_kinds = set(_split([fail_on]))
     if not fail_kinds <= set(FAIL_ON_CHOICES):
         raise click.UsageError(f"--fail-on takes {', '.join(FAIL_ON_CHOICES)}; got {fail_on!r}")
+    _check_store_options(
+        config_path, account_labels, out_dir, no_store, fail_kinds,
+        single={"--profile": profile, "--role-arn": role_arn, "--external-id": external_id, "--label": label,
+                "--regions": regions, "--all-regions": all_regions, "--json": json_path},
+    )
     if regions and all_regions:
         raise click.UsageError("use either --regions or --all-regions, not both")
     if external_id and not role_arn:
@@ -183,6 +211,13 @@ def scan_command(
         checks = select_checks(registry, catalog, check_ids=_split(check_ids), control_ids=_split(control_ids))
     except SelectionError as exc:
         raise click.UsageError(str(exc)) from exc
+    if config_path is not None:
+        _scan_portfolio(
+            config_path, account_labels, checks=checks, catalog=catalog, partial=bool(check_ids or control_ids),
+            settings=settings, endpoint_url=endpoint_url, out_dir=out_dir, formats=formats, notes_dir=notes_dir,
+            bundle_path=bundle_path, parallel=parallel, workers=workers, store_path=store_path, no_store=no_store,
+            fail_kinds=fail_kinds, quiet=quiet,
+        )
     region_list = tuple(_split([regions])) if regions else ()
     home = region_list[0] if region_list else _default_region()
     try:
@@ -237,9 +272,13 @@ def scan_command(
             sys.exit(EXIT_USAGE)
     if formats:
         _publish([doc], out_dir, formats, notes_dir, bundle_path, quiet=quiet)
+    recorded = _record(store_path, no_store, doc, quiet)
     if not quiet:
         _print_summary(run, json_path)
-    sys.exit(_exit_code(run, fail_kinds))
+    code = _exit_code(run, fail_kinds)
+    if _regressed(recorded, fail_kinds, run.target.label):
+        code = EXIT_FINDINGS
+    sys.exit(code)
 
 
 def _interrupt(signum: int, frame: Any) -> None:
@@ -458,6 +497,298 @@ def verify_command(bundle: Path) -> None:
     for problem in result.problems:
         click.echo(f"  {problem}", err=True)
     sys.exit(EXIT_FINDINGS)
+
+
+# --- Portfolio, history, diff, status (scanner.config / history / diff / portfolio) ------------
+
+STORE_HELP = (
+    "History database. Default: $GOVSCAN_STORE, else $XDG_DATA_HOME/govscan/history.sqlite, "
+    "else ~/.local/share/govscan/history.sqlite."
+)
+
+
+def _store_option(func: Any) -> Any:
+    return click.option("--store", "store_path", type=click.Path(dir_okay=False, path_type=Path), help=STORE_HELP)(
+        func
+    )
+
+
+def _check_store_options(
+    config_path: Path | None,
+    account_labels: Sequence[str],
+    out_dir: Path | None,
+    no_store: bool,
+    fail_kinds: set[str],
+    *,
+    single: dict[str, Any],
+) -> None:
+    if config_path is not None:
+        given = [name for name, value in single.items() if value]
+        if given:
+            raise click.UsageError(f"{', '.join(given)}: with --config, set these per account in the accounts file")
+        if out_dir is None:
+            raise click.UsageError("--config writes one scan document per account: give --out DIR")
+    elif account_labels:
+        raise click.UsageError("--account LABEL goes with --config FILE")
+    if no_store and fail_kinds & {"regression", "new-fail"}:
+        raise click.UsageError("--fail-on regression/new-fail compare with the stored history: drop --no-store")
+
+
+def _record(store_path: Path | None, no_store: bool, doc: dict[str, Any], quiet: bool) -> Any:
+    """Store a single-account run; print what changed since the account's previous run."""
+    from scanner.diff import summary_line
+    from scanner.history import Store
+    from scanner.portfolio import Recorded, record_run
+
+    if no_store:
+        return Recorded()
+    recorded = record_run(Store(store_path), doc)
+    if recorded.error:
+        click.echo(f"govscan: the run was not stored in the history: {recorded.error}", err=True)
+    elif not quiet and recorded.diff is not None:
+        click.echo(f"Since {recorded.diff.old.scan_id}: {summary_line(recorded.diff)}", err=True)
+    return recorded
+
+
+def _regressed(recorded: Any, fail_kinds: set[str], label: str) -> bool:
+    """``--fail-on regression/new-fail``: does the diff with the previous run trip it? (says why)"""
+    from scanner.diff import triggered
+
+    if recorded.diff is None:
+        return False
+    hits = triggered(recorded.diff, fail_kinds)
+    for hit in hits:
+        click.echo(f"govscan: {label}: {hit} since {recorded.diff.old.scan_id} "
+                   f"(govscan diff previous latest --account {label})", err=True)
+    return bool(hits)
+
+
+def _scan_portfolio(
+    config_path: Path,
+    labels: Sequence[str],
+    *,
+    checks: dict[str, Any],
+    catalog: Any,
+    partial: bool,
+    settings: dict[str, Any],
+    endpoint_url: str | None,
+    out_dir: Path | None,
+    formats: Sequence[str],
+    notes_dir: Path | None,
+    bundle_path: Path | None,
+    parallel: int,
+    workers: int,
+    store_path: Path | None,
+    no_store: bool,
+    fail_kinds: set[str],
+    quiet: bool,
+) -> None:
+    from scanner.config import ConfigError, load_accounts
+    from scanner.diff import summary_line
+    from scanner.history import Store
+    from scanner.portfolio import AccountResult, PortfolioOptions, scan_portfolio
+
+    try:
+        config = load_accounts(config_path)
+        accounts = config.select(labels)
+    except ConfigError as exc:
+        for issue in exc.issues:
+            click.echo(f"govscan: {issue}", err=True)
+        sys.exit(EXIT_USAGE)
+    if out_dir is None:
+        raise click.UsageError("--config writes one scan document per account: give --out DIR")
+    if not quiet:
+        click.echo(f"Scanning {len(accounts)} account(s) from {config_path}, {parallel} at a time "
+                   f"({len(checks)} checks)...", err=True)
+
+    def report(result: AccountResult) -> None:
+        name = result.account.label
+        if result.unreachable:
+            click.echo(f"{name}: UNREACHABLE: {result.unreachable}", err=True)
+        elif result.failure:
+            click.echo(f"{name}: FAILED (a govscan defect, see the log): {result.failure}", err=True)
+        elif not quiet and result.document is not None:
+            counts = Counter(f["status"] for f in result.document["findings"])
+            parts = ", ".join(f"{counts.get(s.value, 0)} {s.value}" for s in Status)
+            click.echo(f"{name} ({result.document['target']['account_id']}): {parts} -> {result.path}", err=True)
+            if result.recorded.diff is not None:
+                click.echo(f"  since {result.recorded.diff.old.scan_id}: {summary_line(result.recorded.diff)}",
+                           err=True)
+        if result.recorded.error:
+            click.echo(f"govscan: {name}: the run was not stored in the history: {result.recorded.error}", err=True)
+
+    results = scan_portfolio(
+        accounts,
+        checks,
+        catalog,
+        PortfolioOptions(out_dir=out_dir, endpoint_url=endpoint_url, parallel=parallel, workers=workers,
+                         partial=partial, settings=settings),
+        store=None if no_store else Store(store_path),
+        on_result=report,
+    )
+    docs = [r.document for r in results if r.document is not None]
+    if docs and formats:
+        _publish(docs, out_dir, formats, notes_dir or config.notes_dir, bundle_path, quiet=quiet)
+    unreachable = [r.account.label for r in results if r.unreachable]
+    failed = [r.account.label for r in results if r.failure]
+    tripped = False
+    for result in results:
+        if result.document is None:
+            continue
+        statuses = {f["status"] for f in result.document["findings"]}
+        if ("fail" in fail_kinds and "FAIL" in statuses) or ("error" in fail_kinds and "ERROR" in statuses):
+            tripped = True
+        if not result.document.get("complete", True):
+            tripped = True
+        if _regressed(result.recorded, fail_kinds, result.account.label):
+            tripped = True
+    click.echo(
+        f"Portfolio: {len(docs)} of {len(results)} account(s) scanned"
+        + (f"; unreachable: {', '.join(unreachable)}" if unreachable else "")
+        + (f"; failed: {', '.join(failed)}" if failed else ""),
+        err=True,
+    )
+    if unreachable:
+        sys.exit(EXIT_UNREACHABLE)
+    sys.exit(EXIT_FINDINGS if failed or tripped else EXIT_OK)
+
+
+@main.command("history")
+@click.option("--account", "label", metavar="LABEL", help="Only this account (label or account id).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@_store_option
+def history_command(label: str | None, fmt: str, store_path: Path | None) -> None:
+    """List the stored runs, oldest first, with their finding counts by status.
+
+    Every `govscan scan` is stored (unless --no-store). An interrupted run is listed but never
+    used as an account's latest run by `diff` and `status`.
+    """
+    import json
+
+    from scanner.history import HistoryError, Store, format_runs
+
+    try:
+        runs = Store(store_path).runs(label)
+    except HistoryError as exc:
+        click.echo(f"govscan: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    if fmt == "json":
+        click.echo(json.dumps([
+            {"scan_id": r.scan_id, "label": r.label, "account_id": r.account_id, "started_at": r.started_at,
+             "finished_at": r.finished_at, "complete": r.complete, "counts": dict(r.counts), "digest": r.digest}
+            for r in runs
+        ], indent=2))
+        return
+    for line in format_runs(runs):
+        click.echo(line)
+
+
+@main.command("diff")
+@click.argument("old")
+@click.argument("new")
+@click.option("--account", "label", metavar="LABEL", help="The account that `latest`/`previous` refer to.")
+@click.option("--fail-on", default="none", show_default=True, metavar="LIST",
+              help="Exit 1 on: regression (PASS/N/A -> FAIL, or a control MET -> NOT_MET), new-fail "
+                   "(anything newly FAIL), newly-error; or none.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@_store_option
+def diff_command(old: str, new: str, label: str | None, fail_on: str, fmt: str, store_path: Path | None) -> None:
+    """What changed between two runs, by finding key (check, resource, region), never by message.
+
+    OLD and NEW are stored scan ids (a unique prefix will do), scan document files, or
+    `previous` / `latest` of an account (--account; `previous` is the complete run before NEW).
+    Kinds: regression (PASS or N/A -> FAIL), new FAIL (a new resource, or was ERROR), resolved
+    (FAIL -> PASS/N/A, or gone with its resource), newly ERROR; and control status changes.
+
+    \b
+    Examples:
+      govscan diff previous latest --account clinic --fail-on regression
+      govscan diff 20260101T0900 evidence/clinic.json
+
+    \b
+    Exit codes:
+      0  compared; nothing that --fail-on names
+      1  a change that --fail-on names
+      2  a run cannot be found or read, or a bad option
+    """
+    import json
+
+    from scanner.diff import FAIL_ON_KINDS, diff_documents, diff_to_json, format_diff, resolve_run, triggered
+    from scanner.history import HistoryError, Store
+
+    kinds = set(_split([fail_on])) - {"none"}
+    if not kinds <= set(FAIL_ON_KINDS):
+        raise click.UsageError(f"--fail-on takes {', '.join(FAIL_ON_KINDS)} or none; got {fail_on!r}")
+    store = Store(store_path)
+    try:
+        newer = resolve_run(new, store, label)
+        older = resolve_run(old, store, label, relative_to=newer)
+    except HistoryError as exc:
+        click.echo(f"govscan: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    changes = diff_documents(older, newer)
+    if fmt == "json":
+        click.echo(json.dumps(diff_to_json(changes), indent=2))
+    else:
+        for line in format_diff(changes):
+            click.echo(line)
+    hits = triggered(changes, kinds)
+    for hit in hits:
+        click.echo(f"govscan: --fail-on: {hit}", err=True)
+    sys.exit(EXIT_FINDINGS if hits else EXIT_OK)
+
+
+@main.command("status")
+@click.option("--account", "labels", multiple=True, metavar="LABEL", help="Only these accounts (default: all stored).")
+@click.option("--window-start", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+              help="Start of the 6-month window (six calendar months) in which the designation must come back.")
+@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+              help="Count the days left from this date (default: today, UTC).")
+@_store_option
+def status_command(
+    labels: tuple[str, ...], window_start: Any, as_of: Any, store_path: Path | None
+) -> None:
+    """Per account and control: the current status (latest complete run), since when it has held,
+    when it was last MET; with --window-start, the days left in the 6-month window.
+
+    The window is six calendar months (a start on 31 March ends on 30 September). The last
+    block says, per control, which accounts currently meet it: the checklist needs at least one
+    of the four customer examples.
+    """
+    from datetime import UTC, datetime
+
+    from scanner.diff import control_states, format_portfolio, format_status, window
+    from scanner.history import HistoryError, Store
+
+    store = Store(store_path)
+    try:
+        known = store.labels()
+        chosen = list(labels) or known
+        unknown = [lbl for lbl in chosen if not store.runs(lbl)]
+        if unknown:
+            raise click.UsageError(f"no stored runs of {', '.join(unknown)} (stored: {', '.join(known) or 'none'})")
+        if not chosen:
+            click.echo(f"No runs stored in {store.path}.")
+            return
+        today = (as_of or datetime.now(UTC)).date()
+        span = window(window_start.date(), today) if window_start else None
+        current = {}
+        for lbl in chosen:
+            latest = store.latest(lbl)
+            if latest is None:
+                click.echo(f"{lbl}: no complete run yet (see `govscan history --account {lbl}`)")
+                continue
+            states = control_states(store.control_timeline(lbl))
+            current[latest.label] = states
+            for line in format_status(latest.label, latest, states, span):
+                click.echo(line)
+            click.echo("")
+    except HistoryError as exc:
+        click.echo(f"govscan: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    if len(current) > 1:
+        for line in format_portfolio(current):
+            click.echo(line)
 
 
 if __name__ == "__main__":  # `python -m scanner.cli`
