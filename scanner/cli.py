@@ -123,12 +123,21 @@ def _load_registry() -> dict[str, Any]:
 @click.option("--endpoint-url", metavar="URL", help="Send every call to this endpoint (an emulator such as moto).")
 @click.option("--json", "json_path", metavar="PATH", help="Write the scan document here ('-' for stdout).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Write evidence reports here.")
-@click.option("--format", "report_formats", metavar="LIST",
-              help="Report formats: html,md,csv,xlsx or all (default html,md).")
-@click.option("--notes", "notes_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="The partner's narratives: DIR/<account id or label>/<CONTROL>.md.")
-@click.option("--bundle", "bundle_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write a sealed evidence bundle (zip) of the document and reports.")
+@click.option(
+    "--format", "report_formats", metavar="LIST", help="Report formats: html,md,csv,xlsx or all (default html,md)."
+)
+@click.option(
+    "--notes",
+    "notes_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="The partner's narratives: DIR/<account id or label>/<CONTROL>.md.",
+)
+@click.option(
+    "--bundle",
+    "bundle_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write a sealed evidence bundle (zip) of the document and reports.",
+)
 @click.option(
     "--fail-on",
     default="fail,error",
@@ -137,17 +146,35 @@ def _load_registry() -> dict[str, Any]:
     help="What makes the exit code 1: fail, error (findings), regression (a PASS/N/A finding now FAIL, or a "
     "control MET -> NOT_MET, since the account's previous stored run), new-fail (anything newly FAIL), or none.",
 )
-@click.option("--set", "set_pairs", multiple=True, metavar="KEY=VALUE", help="A check setting, e.g. root_unused_days=30.")
+@click.option(
+    "--set", "set_pairs", multiple=True, metavar="KEY=VALUE", help="A check setting, e.g. root_unused_days=30."
+)
 @click.option("--workers", default=8, show_default=True, type=click.IntRange(1, 64), help="Concurrent checks.")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
-              help="Scan the accounts of this accounts file (TOML, see examples/accounts.toml) into --out DIR.")
-@click.option("--account", "account_labels", multiple=True, metavar="LABEL",
-              help="With --config: only this account (repeatable).")
-@click.option("--parallel", default=4, show_default=True, type=click.IntRange(1, 32),
-              help="With --config: accounts scanned at once.")
-@click.option("--store", "store_path", type=click.Path(dir_okay=False, path_type=Path), metavar="PATH",
-              help="History database (default: $GOVSCAN_STORE, else $XDG_DATA_HOME/govscan/history.sqlite, "
-              "else ~/.local/share/govscan/history.sqlite).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Scan the accounts of this accounts file (TOML, see examples/accounts.toml) into --out DIR.",
+)
+@click.option(
+    "--account", "account_labels", multiple=True, metavar="LABEL", help="With --config: only this account (repeatable)."
+)
+@click.option(
+    "--parallel",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1, 32),
+    help="With --config: accounts scanned at once.",
+)
+@click.option(
+    "--store",
+    "store_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PATH",
+    help="History database (default: $GOVSCAN_STORE, else $XDG_DATA_HOME/govscan/history.sqlite, "
+    "else ~/.local/share/govscan/history.sqlite).",
+)
 @click.option("--no-store", is_flag=True, help="Do not record this run in the history.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress or summary on stderr.")
 def scan_command(
@@ -195,9 +222,20 @@ def scan_command(
     if not fail_kinds <= set(FAIL_ON_CHOICES):
         raise click.UsageError(f"--fail-on takes {', '.join(FAIL_ON_CHOICES)}; got {fail_on!r}")
     _check_store_options(
-        config_path, account_labels, out_dir, no_store, fail_kinds,
-        single={"--profile": profile, "--role-arn": role_arn, "--external-id": external_id, "--label": label,
-                "--regions": regions, "--all-regions": all_regions, "--json": json_path},
+        config_path,
+        account_labels,
+        out_dir,
+        no_store,
+        fail_kinds,
+        single={
+            "--profile": profile,
+            "--role-arn": role_arn,
+            "--external-id": external_id,
+            "--label": label,
+            "--regions": regions,
+            "--all-regions": all_regions,
+            "--json": json_path,
+        },
     )
     if regions and all_regions:
         raise click.UsageError("use either --regions or --all-regions, not both")
@@ -213,10 +251,23 @@ def scan_command(
         raise click.UsageError(str(exc)) from exc
     if config_path is not None:
         _scan_portfolio(
-            config_path, account_labels, checks=checks, catalog=catalog, partial=bool(check_ids or control_ids),
-            settings=settings, endpoint_url=endpoint_url, out_dir=out_dir, formats=formats, notes_dir=notes_dir,
-            bundle_path=bundle_path, parallel=parallel, workers=workers, store_path=store_path, no_store=no_store,
-            fail_kinds=fail_kinds, quiet=quiet,
+            config_path,
+            account_labels,
+            checks=checks,
+            catalog=catalog,
+            partial=bool(check_ids or control_ids),
+            settings=settings,
+            endpoint_url=endpoint_url,
+            out_dir=out_dir,
+            formats=formats,
+            notes_dir=notes_dir,
+            bundle_path=bundle_path,
+            parallel=parallel,
+            workers=workers,
+            store_path=store_path,
+            no_store=no_store,
+            fail_kinds=fail_kinds,
+            quiet=quiet,
         )
     region_list = tuple(_split([regions])) if regions else ()
     home = region_list[0] if region_list else _default_region()
@@ -240,8 +291,7 @@ def scan_command(
     show = not quiet and sys.stderr.isatty()
     if not quiet:
         click.echo(
-            f"Scanning account {connection.account_id} as {connection.principal_arn} "
-            f"({len(checks)} checks)...",
+            f"Scanning account {connection.account_id} as {connection.principal_arn} ({len(checks)} checks)...",
             err=True,
         )
     run = scan(
@@ -305,7 +355,10 @@ def _exit_code(run: ScanRun, fail_kinds: set[str]) -> int:
 def _print_summary(run: ScanRun, json_path: str | None) -> None:
     counts = Counter(f.status.value for f in run.findings)
     parts = ", ".join(f"{counts.get(s.value, 0)} {s.value}" for s in Status)
-    click.echo(f"Account {run.target.account_id}: {len(run.findings)} findings ({parts}); {len(run.calls)} API calls.", err=True)
+    click.echo(
+        f"Account {run.target.account_id}: {len(run.findings)} findings ({parts}); {len(run.calls)} API calls.",
+        err=True,
+    )
     for skip in run.skipped_regions:
         click.echo(f"  skipped region {skip.region}: {skip.reason}", err=True)
     for control in run.controls:
@@ -374,6 +427,64 @@ def controls_command(show_all: bool) -> None:
         click.echo("\nPractice-level controls are manual; --all lists them too.")
 
 
+@main.command("role-template")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["cloudformation", "iam-json"]),
+    default="cloudformation",
+    show_default=True,
+    help="A CloudFormation template, or only the IAM permissions policy.",
+)
+@click.option("--checks", "check_ids", multiple=True, metavar="ids", help="Only the permissions of these checks.")
+@click.option("--controls", "control_ids", multiple=True, metavar="ids", help="Only checks evidencing these controls.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write here instead of stdout.")
+def role_template_command(
+    fmt: str, check_ids: tuple[str, ...], control_ids: tuple[str, ...], output: str | None
+) -> None:
+    """Print the read-only scan role to deploy in a customer account.
+
+    The role trusts only the partner principal you name, only with the agreed external id,
+    and may call exactly the IAM actions the selected checks declare (no wildcard actions).
+
+    \b
+    Deploy it in the customer account:
+      govscan role-template -o govscan-role.json
+      aws cloudformation deploy --template-file govscan-role.json --stack-name govscan-scan-role \\
+          --capabilities CAPABILITY_NAMED_IAM --parameter-overrides \\
+          TrustedPrincipalArn=arn:aws:iam::111122223333:role/PartnerScanner ExternalId=<16+ chars>
+    """
+    from scanner import role_template
+
+    registry = _load_registry()
+    try:
+        checks = select_checks(registry, load_catalog(), check_ids=_split(check_ids), control_ids=_split(control_ids))
+    except SelectionError as exc:
+        raise click.UsageError(str(exc)) from exc
+    document = (
+        role_template.iam_policy(checks)
+        if fmt == "iam-json"
+        else role_template.cloudformation(checks, check_ids=checks)
+    )
+    text = role_template.dumps(document)
+    if output:
+        write_atomic(Path(output), text)
+        click.echo(f"Wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+@main.command("gen-docs", hidden=True)
+@click.option("--root", type=click.Path(file_okay=False), default=".", show_default=True)
+def gen_docs_command(root: str) -> None:
+    """Regenerate docs/checks.md and docs/controls.md from the registry and the catalog."""
+    from scanner.docgen import generate
+
+    for path, text in generate(Path(root)).items():
+        write_atomic(path, text)
+        click.echo(f"wrote {path}")
+
+
 def _report_plan(
     out_dir: Path | None, report_formats: str | None, notes_dir: Path | None, bundle_path: Path | None
 ) -> tuple[str, ...]:
@@ -419,12 +530,26 @@ def _publish(
 @main.command("report")
 @click.argument("scan_files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Write the reports here.")
-@click.option("--format", "report_formats", default="html,md", show_default=True, metavar="LIST",
-              help="html, md, csv, xlsx (comma list) or all.")
-@click.option("--notes", "notes_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="The partner's narratives: DIR/<account id or label>/<CONTROL>.md.")
-@click.option("--bundle", "bundle_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write a sealed evidence bundle (zip): the documents, the reports and a SHA-256 manifest.")
+@click.option(
+    "--format",
+    "report_formats",
+    default="html,md",
+    show_default=True,
+    metavar="LIST",
+    help="html, md, csv, xlsx (comma list) or all.",
+)
+@click.option(
+    "--notes",
+    "notes_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="The partner's narratives: DIR/<account id or label>/<CONTROL>.md.",
+)
+@click.option(
+    "--bundle",
+    "bundle_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write a sealed evidence bundle (zip): the documents, the reports and a SHA-256 manifest.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Do not list the files written.")
 def report_command(
     scan_files: tuple[Path, ...],
@@ -508,9 +633,7 @@ STORE_HELP = (
 
 
 def _store_option(func: Any) -> Any:
-    return click.option("--store", "store_path", type=click.Path(dir_okay=False, path_type=Path), help=STORE_HELP)(
-        func
-    )
+    return click.option("--store", "store_path", type=click.Path(dir_okay=False, path_type=Path), help=STORE_HELP)(func)
 
 
 def _check_store_options(
@@ -558,8 +681,11 @@ def _regressed(recorded: Any, fail_kinds: set[str], label: str) -> bool:
         return False
     hits = triggered(recorded.diff, fail_kinds)
     for hit in hits:
-        click.echo(f"govscan: {label}: {hit} since {recorded.diff.old.scan_id} "
-                   f"(govscan diff previous latest --account {label})", err=True)
+        click.echo(
+            f"govscan: {label}: {hit} since {recorded.diff.old.scan_id} "
+            f"(govscan diff previous latest --account {label})",
+            err=True,
+        )
     return bool(hits)
 
 
@@ -598,8 +724,10 @@ def _scan_portfolio(
     if out_dir is None:
         raise click.UsageError("--config writes one scan document per account: give --out DIR")
     if not quiet:
-        click.echo(f"Scanning {len(accounts)} account(s) from {config_path}, {parallel} at a time "
-                   f"({len(checks)} checks)...", err=True)
+        click.echo(
+            f"Scanning {len(accounts)} account(s) from {config_path}, {parallel} at a time ({len(checks)} checks)...",
+            err=True,
+        )
 
     def report(result: AccountResult) -> None:
         name = result.account.label
@@ -612,8 +740,9 @@ def _scan_portfolio(
             parts = ", ".join(f"{counts.get(s.value, 0)} {s.value}" for s in Status)
             click.echo(f"{name} ({result.document['target']['account_id']}): {parts} -> {result.path}", err=True)
             if result.recorded.diff is not None:
-                click.echo(f"  since {result.recorded.diff.old.scan_id}: {summary_line(result.recorded.diff)}",
-                           err=True)
+                click.echo(
+                    f"  since {result.recorded.diff.old.scan_id}: {summary_line(result.recorded.diff)}", err=True
+                )
         if result.recorded.error:
             click.echo(f"govscan: {name}: the run was not stored in the history: {result.recorded.error}", err=True)
 
@@ -621,8 +750,14 @@ def _scan_portfolio(
         accounts,
         checks,
         catalog,
-        PortfolioOptions(out_dir=out_dir, endpoint_url=endpoint_url, parallel=parallel, workers=workers,
-                         partial=partial, settings=settings),
+        PortfolioOptions(
+            out_dir=out_dir,
+            endpoint_url=endpoint_url,
+            parallel=parallel,
+            workers=workers,
+            partial=partial,
+            settings=settings,
+        ),
         store=None if no_store else Store(store_path),
         on_result=report,
     )
@@ -673,11 +808,24 @@ def history_command(label: str | None, fmt: str, store_path: Path | None) -> Non
         click.echo(f"govscan: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     if fmt == "json":
-        click.echo(json.dumps([
-            {"scan_id": r.scan_id, "label": r.label, "account_id": r.account_id, "started_at": r.started_at,
-             "finished_at": r.finished_at, "complete": r.complete, "counts": dict(r.counts), "digest": r.digest}
-            for r in runs
-        ], indent=2))
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "scan_id": r.scan_id,
+                        "label": r.label,
+                        "account_id": r.account_id,
+                        "started_at": r.started_at,
+                        "finished_at": r.finished_at,
+                        "complete": r.complete,
+                        "counts": dict(r.counts),
+                        "digest": r.digest,
+                    }
+                    for r in runs
+                ],
+                indent=2,
+            )
+        )
         return
     for line in format_runs(runs):
         click.echo(line)
@@ -687,9 +835,14 @@ def history_command(label: str | None, fmt: str, store_path: Path | None) -> Non
 @click.argument("old")
 @click.argument("new")
 @click.option("--account", "label", metavar="LABEL", help="The account that `latest`/`previous` refer to.")
-@click.option("--fail-on", default="none", show_default=True, metavar="LIST",
-              help="Exit 1 on: regression (PASS/N/A -> FAIL, or a control MET -> NOT_MET), new-fail "
-                   "(anything newly FAIL), newly-error; or none.")
+@click.option(
+    "--fail-on",
+    default="none",
+    show_default=True,
+    metavar="LIST",
+    help="Exit 1 on: regression (PASS/N/A -> FAIL, or a control MET -> NOT_MET), new-fail "
+    "(anything newly FAIL), newly-error; or none.",
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @_store_option
 def diff_command(old: str, new: str, label: str | None, fail_on: str, fmt: str, store_path: Path | None) -> None:
@@ -740,14 +893,20 @@ def diff_command(old: str, new: str, label: str | None, fail_on: str, fmt: str, 
 
 @main.command("status")
 @click.option("--account", "labels", multiple=True, metavar="LABEL", help="Only these accounts (default: all stored).")
-@click.option("--window-start", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
-              help="Start of the 6-month window (six calendar months) in which the designation must come back.")
-@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
-              help="Count the days left from this date (default: today, UTC).")
+@click.option(
+    "--window-start",
+    type=click.DateTime(["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
+    help="Start of the 6-month window (six calendar months) in which the designation must come back.",
+)
+@click.option(
+    "--as-of",
+    type=click.DateTime(["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
+    help="Count the days left from this date (default: today, UTC).",
+)
 @_store_option
-def status_command(
-    labels: tuple[str, ...], window_start: Any, as_of: Any, store_path: Path | None
-) -> None:
+def status_command(labels: tuple[str, ...], window_start: Any, as_of: Any, store_path: Path | None) -> None:
     """Per account and control: the current status (latest complete run), since when it has held,
     when it was last MET; with --window-start, the days left in the 6-month window.
 

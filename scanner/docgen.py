@@ -55,8 +55,8 @@ def checks_markdown(registry: Mapping[str, CheckSpec]) -> str:
 def controls_markdown(catalog: Catalog, registry: Mapping[str, CheckSpec]) -> str:
     by_criterion: dict[str, list[str]] = {}
     for spec in registry.values():
-        for criterion in spec.criteria:
-            by_criterion.setdefault(criterion, []).append(spec.id)
+        for criterion_id in spec.criteria:
+            by_criterion.setdefault(criterion_id, []).append(spec.id)
     lines = [
         f"# Controls: {catalog.title} ({catalog.version})",
         "",

@@ -141,7 +141,14 @@ def scan(
     now: datetime | None = None,
 ) -> ScanRun:
     started = utc_now()
-    regions, skipped = resolve_regions(connection, options)
+    try:
+        regions, skipped = resolve_regions(connection, options)
+    except KeyboardInterrupt:  # interrupted before any check ran: an empty, incomplete run
+        regions, skipped, checks = options.regions or (options.home_region,), (), {}
+        log.warning("scan interrupted while resolving regions: the document is marked incomplete")
+        interrupted_early = True
+    else:
+        interrupted_early = False
     tasks: list[tuple[CheckSpec, str]] = []
     for spec in checks.values():
         if spec.scope is Scope.GLOBAL:
@@ -149,7 +156,7 @@ def scan(
         else:
             tasks.extend((spec, region) for region in regions)
     findings: list[Finding] = []
-    complete = True
+    complete = not interrupted_early
 
     def task(spec: CheckSpec, region: str) -> list[Finding]:
         ctx = CheckContext(
