@@ -386,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1,2,4", help="account sizes in units, ascending (default 1,2,4)")
     parser.add_argument("--latency-ms", type=int, default=50, help="per-call latency for the concurrency run (0: skip)")
-    parser.add_argument("--quick", action="store_true", help=f"a unit {QUICK_FACTOR:.0%} of the normal size")
+    parser.add_argument("--quick", action="store_true", help=f"a unit {QUICK_FACTOR * 100:.0f}%% of the normal size")
     parser.add_argument("--markdown", type=Path, help="also write the tables and results to this file")
     args = parser.parse_args(argv)
     try:
