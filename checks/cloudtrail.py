@@ -326,7 +326,9 @@ def cloudtrail_kms_encrypted(ctx: CheckContext) -> Iterator[Finding]:
     """SSE-KMS on trail logs adds a second permission (kms:Decrypt) between a reader of the
     bucket and the logs, and records every use of the key. Each trail is judged in its home
     region."""
-    trails = ctx.read("cloudtrail", "DescribeTrails", includeShadowTrails=False).get("trailList", [])
+    # The same parameters as the other trail checks, so the gateway cache answers once per
+    # region; shadow copies of multi-region trails are judged only in their home region.
+    trails = ctx.read("cloudtrail", "DescribeTrails", includeShadowTrails=True).get("trailList", [])
     trails = [t for t in trails if t.get("HomeRegion", ctx.region) == ctx.region]
     if not trails:
         yield ctx.finding(Status.NOT_APPLICABLE, message=f"No trail has its home in {ctx.region}.", evidence={})
