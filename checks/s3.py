@@ -11,7 +11,7 @@ bucket's region.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -78,15 +78,29 @@ def bucket_region(ctx: CheckContext, name: str) -> str:
     return {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(location, str(location))
 
 
-def each_bucket(ctx: CheckContext) -> Iterator[tuple[str, str, str] | Finding]:
-    """(name, ARN, region) per bucket, or an ERROR finding for a bucket whose region is unreadable."""
-    for bucket in buckets(ctx):
+BucketEvaluator = Callable[[CheckContext, str, str, str], Iterator[Finding]]
+
+
+def each_bucket(ctx: CheckContext, evaluate: BucketEvaluator) -> Iterator[Finding]:
+    """``evaluate(ctx, name, arn, region)`` for every bucket, concurrently (``ctx.each``); a bucket
+    whose region or settings cannot be read is an ERROR for that bucket alone. No bucket at all:
+    one NOT_APPLICABLE finding."""
+    listed = buckets(ctx)
+    if not listed:
+        yield ctx.finding(Status.NOT_APPLICABLE, message="The account has no S3 buckets.", evidence={})
+        return
+
+    def one(child: CheckContext, bucket: dict[str, Any]) -> Iterator[Finding]:
         name = bucket["Name"]
-        arn = f"arn:{ctx.partition}:s3:::{name}"
+        arn = f"arn:{child.partition}:s3:::{name}"
+        region: str | None = None
         try:
-            yield name, arn, bucket_region(ctx, name)
+            region = bucket_region(child, name)
+            yield from evaluate(child, name, arn, region)
         except CallFailed as failure:
-            yield ctx.error(failure, resource_id=arn, resource_type=BUCKET)
+            yield child.error(failure, resource_id=arn, resource_type=BUCKET, region=region)
+
+    yield from ctx.each(listed, one)
 
 
 @check(
@@ -106,60 +120,51 @@ def s3_default_encryption(ctx: CheckContext) -> Iterator[Finding]:
     SSE-KMS (aws:kms, a KMS key whose use is logged and can be restricted) or DSSE-KMS; both
     pass, the finding says which, with the key and whether an S3 Bucket Key is used. A bucket
     without any configuration (``ServerSideEncryptionConfigurationNotFoundError``) fails."""
-    found = False
-    for item in each_bucket(ctx):
-        found = True
-        if isinstance(item, Finding):
-            yield item
-            continue
-        name, arn, region = item
-        try:
-            answer = ctx.read_optional(
-                "s3",
-                "GetBucketEncryption",
-                region=region,
-                Bucket=name,
-                absent=("ServerSideEncryptionConfigurationNotFoundError",),
-            )
-        except CallFailed as failure:
-            yield ctx.error(failure, resource_id=arn, resource_type=BUCKET, region=region)
-            continue
-        rules = ((answer or {}).get("ServerSideEncryptionConfiguration") or {}).get("Rules", [])
-        default = next((r for r in rules if r.get("ApplyServerSideEncryptionByDefault")), None)
-        if default is None:
-            yield ctx.finding(
-                Status.FAIL,
-                resource_id=arn,
-                resource_type=BUCKET,
-                region=region,
-                message=f"Bucket {name} has no default encryption.",
-                evidence={"bucket": name, "bucket_region": region, "default_encryption": None},
-            )
-            continue
-        sse = default["ApplyServerSideEncryptionByDefault"]
-        algorithm = sse.get("SSEAlgorithm")
-        kind = {"AES256": "SSE-S3", "aws:kms": "SSE-KMS", "aws:kms:dsse": "DSSE-KMS"}.get(algorithm, str(algorithm))
-        key = sse.get("KMSMasterKeyID")
-        if kind != "SSE-S3" and not key:
-            key = "aws/s3 (AWS managed key)"
-        evidence = {
-            "bucket": name,
-            "bucket_region": region,
-            "default_encryption": kind,
-            "sse_algorithm": algorithm,
-            "kms_key": key,
-            "bucket_key_enabled": bool(default.get("BucketKeyEnabled")),
-        }
+    yield from each_bucket(ctx, _default_encryption)
+
+
+def _default_encryption(ctx: CheckContext, name: str, arn: str, region: str) -> Iterator[Finding]:
+    answer = ctx.read_optional(
+        "s3",
+        "GetBucketEncryption",
+        region=region,
+        Bucket=name,
+        absent=("ServerSideEncryptionConfigurationNotFoundError",),
+    )
+    rules = ((answer or {}).get("ServerSideEncryptionConfiguration") or {}).get("Rules", [])
+    default = next((r for r in rules if r.get("ApplyServerSideEncryptionByDefault")), None)
+    if default is None:
         yield ctx.finding(
-            Status.PASS,
+            Status.FAIL,
             resource_id=arn,
             resource_type=BUCKET,
             region=region,
-            evidence=evidence,
-            message=f"Bucket {name} encrypts by default with {kind}" + (f" (key {key})." if key else "."),
+            message=f"Bucket {name} has no default encryption.",
+            evidence={"bucket": name, "bucket_region": region, "default_encryption": None},
         )
-    if not found:
-        yield ctx.finding(Status.NOT_APPLICABLE, message="The account has no S3 buckets.", evidence={})
+        return
+    sse = default["ApplyServerSideEncryptionByDefault"]
+    algorithm = sse.get("SSEAlgorithm")
+    kind = {"AES256": "SSE-S3", "aws:kms": "SSE-KMS", "aws:kms:dsse": "DSSE-KMS"}.get(algorithm, str(algorithm))
+    key = sse.get("KMSMasterKeyID")
+    if kind != "SSE-S3" and not key:
+        key = "aws/s3 (AWS managed key)"
+    evidence = {
+        "bucket": name,
+        "bucket_region": region,
+        "default_encryption": kind,
+        "sse_algorithm": algorithm,
+        "kms_key": key,
+        "bucket_key_enabled": bool(default.get("BucketKeyEnabled")),
+    }
+    yield ctx.finding(
+        Status.PASS,
+        resource_id=arn,
+        resource_type=BUCKET,
+        region=region,
+        evidence=evidence,
+        message=f"Bucket {name} encrypts by default with {kind}" + (f" (key {key})." if key else "."),
+    )
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -212,47 +217,36 @@ def s3_tls_enforced(ctx: CheckContext) -> Iterator[Finding]:
     (NETSEC-002.1). A bucket with no policy fails. Extra conditions on the deny statement would
     let some plain-HTTP requests through, so only a statement conditioned on SecureTransport
     alone counts."""
-    found = False
-    for item in each_bucket(ctx):
-        found = True
-        if isinstance(item, Finding):
-            yield item
-            continue
-        name, arn, region = item
-        try:
-            answer = ctx.read_optional(
-                "s3", "GetBucketPolicy", region=region, Bucket=name, absent=("NoSuchBucketPolicy",)
-            )
-        except CallFailed as failure:
-            yield ctx.error(failure, resource_id=arn, resource_type=BUCKET, region=region)
-            continue
-        policy = json.loads(answer["Policy"]) if answer and answer.get("Policy") else None
-        statements = _as_list((policy or {}).get("Statement", []))
-        enforcing = [s for s in statements if isinstance(s, dict) and denies_insecure_transport(s, name, ctx.partition)]
-        evidence = {
-            "bucket": name,
-            "bucket_region": region,
-            "has_policy": policy is not None,
-            "enforcing_statements": enforcing,
-        }
-        if enforcing:
-            yield ctx.finding(
-                Status.PASS,
-                resource_id=arn,
-                resource_type=BUCKET,
-                region=region,
-                evidence=evidence,
-                message=f"Bucket {name}'s policy denies every request without TLS.",
-            )
-        else:
-            why = "has no bucket policy" if policy is None else "has a policy that does not deny requests without TLS"
-            yield ctx.finding(
-                Status.FAIL,
-                resource_id=arn,
-                resource_type=BUCKET,
-                region=region,
-                evidence=evidence,
-                message=f"Bucket {name} {why}.",
-            )
-    if not found:
-        yield ctx.finding(Status.NOT_APPLICABLE, message="The account has no S3 buckets.", evidence={})
+    yield from each_bucket(ctx, _tls_enforced)
+
+
+def _tls_enforced(ctx: CheckContext, name: str, arn: str, region: str) -> Iterator[Finding]:
+    answer = ctx.read_optional("s3", "GetBucketPolicy", region=region, Bucket=name, absent=("NoSuchBucketPolicy",))
+    policy = json.loads(answer["Policy"]) if answer and answer.get("Policy") else None
+    statements = _as_list((policy or {}).get("Statement", []))
+    enforcing = [s for s in statements if isinstance(s, dict) and denies_insecure_transport(s, name, ctx.partition)]
+    evidence = {
+        "bucket": name,
+        "bucket_region": region,
+        "has_policy": policy is not None,
+        "enforcing_statements": enforcing,
+    }
+    if enforcing:
+        yield ctx.finding(
+            Status.PASS,
+            resource_id=arn,
+            resource_type=BUCKET,
+            region=region,
+            evidence=evidence,
+            message=f"Bucket {name}'s policy denies every request without TLS.",
+        )
+    else:
+        why = "has no bucket policy" if policy is None else "has a policy that does not deny requests without TLS"
+        yield ctx.finding(
+            Status.FAIL,
+            resource_id=arn,
+            resource_type=BUCKET,
+            region=region,
+            evidence=evidence,
+            message=f"Bucket {name} {why}.",
+        )

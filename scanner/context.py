@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from scanner.gateway import CallFailed, Gateway
 from scanner.models import GLOBAL_REGION, CheckSpec, Finding, Scope, Status
 from scanner.permissions import iam_action
+
+T = TypeVar("T")
 
 
 class CheckContext:
@@ -81,6 +84,53 @@ class CheckContext:
     def _touch(self, call_id: str) -> None:
         if call_id not in self.touched:
             self.touched.append(call_id)
+
+    def each(
+        self,
+        items: Iterable[T],
+        evaluate: Callable[[CheckContext, T], Iterable[Finding]],
+        *,
+        workers: int = 4,
+    ) -> Iterator[Finding]:
+        """Evaluate ``items`` (buckets, keys, tables...) concurrently, each in a child context.
+
+        Per-resource reads (``GetBucketEncryption`` per bucket) have no batch form in AWS; with
+        real latency, reading them one after another dominated a scan. Each item's findings cite
+        the calls the check made before ``each`` (the shared listing) plus that item's own calls,
+        not every other item's. Findings come back in the order of ``items``. ``evaluate`` handles
+        its own per-item ``CallFailed`` (``child.error(...)``); anything else propagates.
+        """
+        pending = list(items)
+        if not pending:
+            return
+        shared = list(self.touched)
+
+        def run(item: T) -> tuple[list[Finding], list[str]]:
+            child = self._child(shared)
+            return list(evaluate(child, item)), child.touched
+
+        with ThreadPoolExecutor(
+            max_workers=max(1, min(workers, len(pending))), thread_name_prefix="govscan-each"
+        ) as pool:
+            for findings, touched in pool.map(run, pending):
+                for call_id in touched:
+                    self._touch(call_id)
+                yield from findings
+
+    def _child(self, touched: list[str]) -> CheckContext:
+        child = CheckContext(
+            self.spec,
+            self.gateway,
+            account_id=self.account_id,
+            partition=self.partition,
+            region=self.region,
+            home_region=self.home_region,
+            regions=self.regions,
+            settings=self.settings,
+            now=self.now,
+        )
+        child.touched = list(touched)
+        return child
 
     def arn(self, service: str, resource: str, *, region: str | None = None, account: bool = True) -> str:
         reg = "" if region == "" else (region or self.region)
