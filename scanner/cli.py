@@ -279,7 +279,7 @@ def scan_command(
                 external_id=external_id,
                 endpoint_url=endpoint_url,
                 home_region=home,
-                max_pool=max(10, workers * 2),
+                max_pool=workers * 4 + 8,
             )
         )
     except TargetUnreachable as exc:

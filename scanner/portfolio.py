@@ -101,7 +101,7 @@ def scan_account(
                 endpoint_url=options.endpoint_url,
                 home_region=account.home_region,
                 session_name=f"govscan-{account.label}"[:64],
-                max_pool=max(10, options.workers * 2),
+                max_pool=options.workers * 4 + 8,
             )
         )
     except TargetUnreachable as exc:
