@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -61,6 +62,31 @@ def _parse_settings(pairs: Sequence[str]) -> dict[str, Any]:
                 continue
         settings[key.strip().replace("-", "_")] = value
     return settings
+
+
+class _PortfolioProgress:
+    """One self-overwriting line for a portfolio: each account's checks done, and the latest event."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.state: dict[str, tuple[int, int]] = {}
+        self.lock = threading.Lock()
+
+    def __call__(self, label: str, done: int, total: int, what: str) -> None:
+        if not self.enabled:
+            return
+        with self.lock:
+            self.state[label] = (done, total)
+            accounts = " · ".join(f"{name} {d}/{t}" for name, (d, t) in sorted(self.state.items()))
+            finished = sum(1 for d, t in self.state.values() if d == t)
+            line = f"accounts {finished}/{len(self.state)} done · {accounts} · {label}: {what}"
+            click.echo(f"\r  {line[:150]:<150}", nl=False, err=True)
+
+    def clear(self) -> None:
+        """Blank the line before something else is printed."""
+        if self.enabled:
+            with self.lock:
+                click.echo("\r" + " " * 152 + "\r", nl=False, err=True)
 
 
 class _Progress:
@@ -729,7 +755,10 @@ def _scan_portfolio(
             err=True,
         )
 
+    progress = _PortfolioProgress(not quiet and sys.stderr.isatty())
+
     def report(result: AccountResult) -> None:
+        progress.clear()
         name = result.account.label
         if result.unreachable:
             click.echo(f"{name}: UNREACHABLE: {result.unreachable}", err=True)
@@ -757,6 +786,7 @@ def _scan_portfolio(
             workers=workers,
             partial=partial,
             settings=settings,
+            progress=progress,
         ),
         store=None if no_store else Store(store_path),
         on_result=report,

@@ -82,6 +82,8 @@ class PortfolioOptions:
     workers: int = 8
     partial: bool = False  # a --checks/--controls selection
     settings: Mapping[str, Any] | None = None  # --set: over the accounts file's settings
+    # (label, checks done, checks in all, what just finished): a terminal progress line
+    progress: Callable[[str, int, int, str], None] | None = None
 
 
 def scan_account(
@@ -128,6 +130,7 @@ def scan_account(
                 workers=options.workers,
                 partial=options.partial,
             ),
+            progress=_progress_for(account.label, options.progress),
         )
         doc = to_document(run)
         validate(doc)
@@ -137,6 +140,18 @@ def scan_account(
         log.exception("scanning account %s failed", account.label)
         return AccountResult(account, failure=f"{type(exc).__name__}: {exc}")
     return AccountResult(account, document=doc, path=path, recorded=record_run(store, doc))
+
+
+def _progress_for(
+    label: str, progress: Callable[[str, int, int, str], None] | None
+) -> Callable[[int, int, str], None] | None:
+    if progress is None:
+        return None
+
+    def report(done: int, total: int, what: str) -> None:
+        progress(label, done, total, what)
+
+    return report
 
 
 def scan_portfolio(

@@ -150,3 +150,19 @@ def test_help_teaches_exit_codes() -> None:
     assert result.exit_code == 0
     for text in ("Exit codes", "--role-arn", "--external-id", "Examples"):
         assert text in result.output
+
+
+def test_progress_lines_name_accounts_checks_and_calls(capsys: pytest.CaptureFixture[str]) -> None:
+    from scanner.cli import _PortfolioProgress, _Progress
+
+    single = _Progress(True)
+    single(3, 10, "41 calls · ec2_default_sg_closed eu-west-1")
+    portfolio = _PortfolioProgress(True)
+    portfolio("clinic", 10, 10, "120 calls · kms_cmk_rotation us-east-1")
+    portfolio("webshop", 4, 10, "77 calls · s3_tls_enforced global")
+    err = capsys.readouterr().err
+    assert "[3/10] 41 calls · ec2_default_sg_closed eu-west-1" in err
+    assert "accounts 1/2 done · clinic 10/10 · webshop 4/10 · webshop: 77 calls" in err
+    _Progress(False)(1, 2, "silent")
+    _PortfolioProgress(False)("x", 1, 2, "silent")
+    assert capsys.readouterr().err == ""
