@@ -175,6 +175,16 @@ def _load_registry() -> dict[str, Any]:
 @click.option(
     "--set", "set_pairs", multiple=True, metavar="KEY=VALUE", help="A check setting, e.g. root_unused_days=30."
 )
+@click.option(
+    "--rpo-hours",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Declared recovery point objective; backup_rpo_rto_targets compares the backup schedules with it.",
+)
+@click.option(
+    "--rto-hours",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Declared recovery time objective; compared with the observed restore durations.",
+)
 @click.option("--workers", default=8, show_default=True, type=click.IntRange(1, 64), help="Concurrent checks.")
 @click.option(
     "--config",
@@ -220,6 +230,8 @@ def scan_command(
     bundle_path: Path | None,
     fail_on: str,
     set_pairs: tuple[str, ...],
+    rpo_hours: float | None,
+    rto_hours: float | None,
     workers: int,
     config_path: Path | None,
     account_labels: tuple[str, ...],
@@ -268,6 +280,7 @@ def scan_command(
     if external_id and not role_arn:
         raise click.UsageError("--external-id goes with --role-arn")
     settings = _parse_settings(set_pairs)
+    settings.update({k: v for k, v in (("rpo_hours", rpo_hours), ("rto_hours", rto_hours)) if v is not None})
     formats = _report_plan(out_dir, report_formats, notes_dir, bundle_path)
     catalog = load_catalog()
     registry = _load_registry()
