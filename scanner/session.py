@@ -35,6 +35,8 @@ class ConnectOptions:
     duration_seconds: int = 3600
     max_pool: int = 32
     max_attempts: int = 6
+    connect_timeout: float = 5
+    read_timeout: float = 30
 
     @property
     def effective_endpoint(self) -> str | None:
@@ -67,7 +69,12 @@ def connect(options: ConnectOptions, calls: CallLog | None = None) -> Connection
         raise ValueError("the role session duration must be at least 1800 seconds")
     endpoint = options.effective_endpoint
     config = botocore_config(
-        __version__, endpoint_url=endpoint, max_pool=options.max_pool, max_attempts=options.max_attempts
+        __version__,
+        endpoint_url=endpoint,
+        max_pool=options.max_pool,
+        max_attempts=options.max_attempts,
+        connect_timeout=options.connect_timeout,
+        read_timeout=options.read_timeout,
     )
     base = _base_session(options)
     if base.get_credentials() is None:

@@ -177,3 +177,35 @@ def test_sigterm_writes_an_incomplete_document(moto_endpoint: str, tmp_path: Pat
     doc = json.loads(out.read_text())
     validate(doc)
     assert doc["complete"] is False
+
+
+def test_opt_in_region_not_enabled_is_skipped_with_reason(run_scan) -> None:  # type: ignore[no-untyped-def]
+    run = run_scan(["cloudtrail_kms_encrypted"], regions=["us-east-1", "ap-east-1"])
+    assert run.target.regions == ("us-east-1",)
+    (skip,) = run.skipped_regions
+    assert skip.region == "ap-east-1" and "opt-in region not enabled" in skip.reason
+    assert {f.region for f in run.findings} == {"us-east-1"}
+
+
+def test_all_regions_scans_only_enabled_ones(aws: None) -> None:
+    checks = {c: s for c, s in load_checks().items() if c == "cloudtrail_kms_encrypted"}
+    run = scan(connect(ConnectOptions()), checks, load_catalog(), ScanOptions(all_regions=True, partial=True))
+    assert "us-east-1" in run.target.regions and "ap-east-1" not in run.target.regions
+    assert {s.region for s in run.skipped_regions} >= {"ap-east-1"}
+    assert {f.region for f in run.findings} == set(run.target.regions)
+
+
+@pytest.mark.slow
+def test_unresponsive_regional_endpoint_does_not_stall_the_scan(moto_endpoint: str) -> None:
+    trail_worlds.compliant_trail(World(endpoint_url=moto_endpoint))
+    faults.delay("cloudtrail:*", 5.0, region="eu-west-1")  # eu-west-1 hangs longer than the read timeout
+    checks = {c: s for c, s in load_checks().items() if c == "cloudtrail_kms_encrypted"}
+    connection = connect(ConnectOptions(endpoint_url=moto_endpoint, read_timeout=1, max_attempts=2))
+    started = time.monotonic()
+    run = scan(connection, checks, load_catalog(), ScanOptions(regions=("us-east-1", "eu-west-1"), partial=True))
+    elapsed = time.monotonic() - started
+    us = only(run, "cloudtrail_kms_encrypted", region="us-east-1")
+    eu = only(run, "cloudtrail_kms_encrypted", region="eu-west-1")
+    assert us.status is Status.FAIL  # the trail has no KMS key: evaluated normally
+    assert eu.status is Status.ERROR and eu.evidence["error_code"] == "ReadTimeoutError"
+    assert elapsed < 20, f"the scan waited {elapsed:.1f} s on a hanging endpoint"
