@@ -123,7 +123,7 @@ def botocore_config(
     )
 
 
-def _strip_s3control_account_prefix(request: Any, **_: Any) -> None:
+def strip_s3control_account_prefix(request: Any, **_: Any) -> None:
     """Remove the ``<account-id>.`` host prefix s3control's endpoint rules add.
 
     Against a local endpoint ``123456789012.127.0.0.1:PORT`` does not resolve, and
@@ -184,7 +184,7 @@ class ClientFactory:
                     service, region_name=region, config=self.config, endpoint_url=self.endpoint_url
                 )
                 if self.endpoint_url and service == "s3control":
-                    client.meta.events.register("before-sign.s3-control.*", _strip_s3control_account_prefix)
+                    client.meta.events.register("before-sign.s3-control.*", strip_s3control_account_prefix)
                 self._clients[key] = client
             return self._clients[key]
 
@@ -195,6 +195,7 @@ class _Pending:
         self.call: Call | None = None
         self.response: dict[str, Any] | None = None
         self.error: CallFailed | None = None
+        self.crash: BaseException | None = None
 
 
 def _canonical(params: Mapping[str, Any]) -> str:
@@ -245,10 +246,15 @@ class Gateway:
                 pending.call, pending.response = self._send(service, operation, region, params, absent_codes)
             except CallFailed as failure:
                 pending.call, pending.error = failure.call, failure
+            except BaseException as exc:  # a defect (e.g. an unknown operation): every asker sees it
+                pending.crash = exc
+                raise
             finally:
                 pending.done.set()
         else:
             pending.done.wait()
+        if pending.crash is not None:
+            raise pending.crash
         if pending.error is not None:
             raise pending.error
         assert pending.call is not None
@@ -303,7 +309,7 @@ class Gateway:
                 **record, outcome=outcome, error_code=code, error_message=message[:500], duration_ms=elapsed
             )
             raise CallFailed(call, f"{action} in {region} {outcome.value}: {code}: {message}".strip()) from exc
-        except (botocore.exceptions.BotoCoreError, OSError) as exc:
+        except Exception as exc:  # endpoint down, timeout, unparsable answer: a failed call, never data
             code = type(exc).__name__
             call = self.calls.add(
                 **record,

@@ -52,6 +52,16 @@ READ_VERBS = (
     "get", "batchget", "head", "lookup", "search", "select", "query", "scan", "view", "download", "simulate",
 )
 MUTATING = frozenset({AccessLevel.WRITE, AccessLevel.PERMISSIONS_MANAGEMENT})
+# Reads whose verb is not a read verb: the Service Authorization Reference lists them under
+# access level Read (AWS's own IAMReadOnlyAccess grants them). govscan's scan role needs the first.
+READ_ACTIONS = frozenset(
+    {
+        "iam:generatecredentialreport",
+        "iam:generateservicelastaccesseddetails",
+        "iam:generateorganizationsaccessreport",
+        "access-analyzer:validatepolicy",
+    }
+)
 
 _IAM_POLICY_VERBS = ("attach", "detach", "put", "delete", "create", "set", "update")
 PERMISSIONS_MANAGEMENT: tuple[str, ...] = (
@@ -101,6 +111,8 @@ def _literal_prefix(operation: str) -> str:
 def access_levels(pattern: str) -> frozenset[AccessLevel]:
     """Every access level an action pattern can reach (see the module rules)."""
     _, operation = split_action(pattern)
+    if pattern.lower() in READ_ACTIONS:
+        return frozenset({AccessLevel.READ})
     levels: set[AccessLevel] = set()
     if any(action_overlaps(pattern, p) for p in PERMISSIONS_MANAGEMENT):
         levels.add(AccessLevel.PERMISSIONS_MANAGEMENT)

@@ -164,3 +164,28 @@ def test_secret_looking_params_are_redacted_in_the_record(aws: None) -> None:
         gateway.read("iam", "CreateLoginProfile", "us-east-1", {"UserName": "u", "Password": "hunter2"})
     recorded = gateway.calls.snapshot()[-1]
     assert recorded.params == {"UserName": "u", "Password": "<redacted>"}
+
+
+def test_unparsable_answer_is_a_failed_call_for_every_asker(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An HTML error page (a proxy, an emulator crash) is a FAILED call naming it, never data."""
+    import botocore.parsers
+
+    gateway, _ = make_gateway()
+
+    def broken(self, response, shape):  # type: ignore[no-untyped-def]
+        raise botocore.parsers.ResponseParserError("Unable to parse response: <html>500</html>")
+
+    monkeypatch.setattr(botocore.parsers.QueryParser, "_do_parse", broken)
+    barrier = threading.Barrier(4)
+
+    def ask() -> CallFailed:
+        barrier.wait()
+        with pytest.raises(CallFailed) as raised:
+            gateway.read("ec2", "DescribeVpcs", "us-east-1", {})
+        return raised.value
+
+    with ThreadPoolExecutor(4) as pool:
+        failures = list(pool.map(lambda _: ask(), range(4)))
+    assert {f.call.id for f in failures} == {failures[0].call.id}
+    assert failures[0].call.outcome is CallOutcome.FAILED
+    assert failures[0].error_code == "ResponseParserError"

@@ -292,3 +292,12 @@ def test_administrator_access_holders() -> None:
         "roles": [],
         "users_through_groups": ["arn:aws:iam::1:user/alice"],
     }
+
+
+def test_reads_without_a_read_verb_are_reads() -> None:
+    """The Service Authorization Reference lists these as Read; govscan's own role needs the first."""
+    from scanner.analysis.access_level import mutating
+
+    assert access_levels("iam:GenerateCredentialReport") == frozenset({AccessLevel.READ})
+    assert not mutating("iam:GenerateCredentialReport")
+    assert mutating("iam:Generate*")  # a wildcard still reaches unknown Generate* actions
