@@ -170,7 +170,7 @@ def test_progress_lines_name_accounts_checks_and_calls(capsys: pytest.CaptureFix
 
 def test_declared_recovery_targets_reach_the_checks(moto_endpoint: str, tmp_path: Path) -> None:
     out = tmp_path / "rpo.json"
-    code, output = scan(["--endpoint-url", moto_endpoint, "--checks", "backup_rpo_rto_targets",
+    _, output = scan(["--endpoint-url", moto_endpoint, "--checks", "backup_rpo_rto_targets",
                          "--rpo-hours", "24", "--rto-hours", "4", "--json", str(out), "--quiet"])
     doc = json.loads(out.read_text())
     assert doc["options"]["settings"] == {"rpo_hours": 24.0, "rto_hours": 4.0}

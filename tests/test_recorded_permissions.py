@@ -13,7 +13,7 @@ import pytest
 from fixtures.demo import build_portfolio
 from scanner.catalog import load_catalog
 from scanner.models import CallOutcome
-from scanner.permissions import is_read_only, iam_action
+from scanner.permissions import iam_action, is_read_only
 from scanner.registry import load_checks
 from scanner.runner import ScanOptions, scan
 from scanner.session import ConnectOptions, connect
