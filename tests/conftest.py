@@ -49,26 +49,19 @@ def aws() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def _moto_server() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
+    from fixtures.server import moto_server
 
-    install_extensions()  # before the server builds its per-service URL maps
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+    with moto_server(quiet=False) as url:
+        yield url
 
 
 @pytest.fixture
 def moto_endpoint(_moto_server: str) -> str:
     """A ThreadedMotoServer on loopback, reset for this test."""
-    import urllib.request
-
     from fixtures.moto_ext import faults
+    from fixtures.server import reset
 
-    urllib.request.urlopen(urllib.request.Request(f"{_moto_server}/moto-api/reset", method="POST")).close()
+    reset(_moto_server)
     faults.clear()
     return _moto_server
 
