@@ -35,30 +35,53 @@ def table_encryption(ctx: CheckContext, name: str) -> tuple[Status, str, dict[st
     """(status, message, evidence) for one table's encryption key. Raises CallFailed."""
     table = ctx.read("dynamodb", "DescribeTable", TableName=name).get("Table", {})
     sse = table.get("SSEDescription") or {}
-    evidence: dict[str, Any] = {"table": name, "table_status": table.get("TableStatus"),
-                                "sse_status": sse.get("Status"), "sse_type": sse.get("SSEType")}
+    evidence: dict[str, Any] = {
+        "table": name,
+        "table_status": table.get("TableStatus"),
+        "sse_status": sse.get("Status"),
+        "sse_type": sse.get("SSEType"),
+    }
     key_arn = sse.get("KMSMasterKeyArn")
     if table.get("TableStatus") == INACCESSIBLE:
-        evidence.update({"key_type": "KMS", "kms_key_arn": key_arn,
-                         "inaccessible_since": str(sse.get("InaccessibleEncryptionDateTime") or "")})
+        evidence.update(
+            {
+                "key_type": "KMS",
+                "kms_key_arn": key_arn,
+                "inaccessible_since": str(sse.get("InaccessibleEncryptionDateTime") or ""),
+            }
+        )
         return Status.FAIL, f"DynamoDB table {name} is inaccessible: its KMS key {key_arn} cannot be used.", evidence
     if sse.get("SSEType") != "KMS" or not key_arn or sse.get("Status") in ("DISABLED", "DISABLING"):
         # No SSEDescription (or SSE disabled) means the AWS owned key: data is still encrypted at rest,
         # by a key AWS owns and manages outside the account's KMS.
         # https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/EncryptionAtRest.html
-        evidence.update({"key_type": "AWS_OWNED", "info": "encrypted with an AWS owned key: not visible or "
-                         "auditable in the account's KMS; use an AWS managed or customer managed KMS key to "
-                         "show key management evidence"})
+        evidence.update(
+            {
+                "key_type": "AWS_OWNED",
+                "info": "encrypted with an AWS owned key: not visible or "
+                "auditable in the account's KMS; use an AWS managed or customer managed KMS key to "
+                "show key management evidence",
+            }
+        )
         return Status.PASS, f"DynamoDB table {name} is encrypted with an AWS owned key (info).", evidence
     region = key_arn.split(":")[3] if key_arn.count(":") >= 5 else ctx.region
     metadata = ctx.read("kms", "DescribeKey", region=region, KeyId=key_arn).get("KeyMetadata", {})
-    evidence.update({"key_type": key_type(metadata.get("KeyManager")), "kms_key_arn": key_arn,
-                     "key_state": metadata.get("KeyState")})
+    evidence.update(
+        {
+            "key_type": key_type(metadata.get("KeyManager")),
+            "kms_key_arn": key_arn,
+            "key_state": metadata.get("KeyState"),
+        }
+    )
     if metadata.get("KeyState") != "Enabled":
         # A disabled or deleted key makes the table inaccessible within minutes.
         # https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/encryption.usagenotes.html
-        return (Status.FAIL, f"DynamoDB table {name} uses KMS key {key_arn}, which is "
-                f"{metadata.get('KeyState')}: the table's data cannot be read.", evidence)
+        return (
+            Status.FAIL,
+            f"DynamoDB table {name} uses KMS key {key_arn}, which is "
+            f"{metadata.get('KeyState')}: the table's data cannot be read.",
+            evidence,
+        )
     label = "a customer managed" if evidence["key_type"] == "CUSTOMER_MANAGED" else "an AWS managed"
     return Status.PASS, f"DynamoDB table {name} is encrypted with {label} KMS key.", evidence
 
@@ -87,14 +110,17 @@ def dynamodb_kms_encryption(ctx: CheckContext) -> Iterator[Finding]:
     if not names:
         yield not_applicable(ctx)
         return
-    for name in names:
-        arn = table_arn(ctx, name)
+
+    def one(child: CheckContext, name: str) -> Iterator[Finding]:
+        arn = table_arn(child, name)
         try:
-            status, message, evidence = table_encryption(ctx, name)
+            status, message, evidence = table_encryption(child, name)
         except CallFailed as failure:
-            yield ctx.error(failure, resource_id=arn, resource_type=TABLE)
-            continue
-        yield ctx.finding(status, resource_id=arn, resource_type=TABLE, message=message, evidence=evidence)
+            yield child.error(failure, resource_id=arn, resource_type=TABLE)
+            return
+        yield child.finding(status, resource_id=arn, resource_type=TABLE, message=message, evidence=evidence)
+
+    yield from ctx.each(names, one)
 
 
 @check(
@@ -117,13 +143,14 @@ def dynamodb_pitr(ctx: CheckContext) -> Iterator[Finding]:
     if not names:
         yield not_applicable(ctx)
         return
-    for name in names:
-        arn = table_arn(ctx, name)
+
+    def one(child: CheckContext, name: str) -> Iterator[Finding]:
+        arn = table_arn(child, name)
         try:
-            answer = ctx.read("dynamodb", "DescribeContinuousBackups", TableName=name)
+            answer = child.read("dynamodb", "DescribeContinuousBackups", TableName=name)
         except CallFailed as failure:
-            yield ctx.error(failure, resource_id=arn, resource_type=TABLE)
-            continue
+            yield child.error(failure, resource_id=arn, resource_type=TABLE)
+            return
         backups = answer.get("ContinuousBackupsDescription", {})
         pitr = backups.get("PointInTimeRecoveryDescription", {})
         status = pitr.get("PointInTimeRecoveryStatus", "DISABLED")
@@ -132,13 +159,26 @@ def dynamodb_pitr(ctx: CheckContext) -> Iterator[Finding]:
             "point_in_time_recovery": status,
             "recovery_period_days": pitr.get("RecoveryPeriodInDays"),
             "earliest_restorable": str(pitr["EarliestRestorableDateTime"])
-            if pitr.get("EarliestRestorableDateTime") else None,
+            if pitr.get("EarliestRestorableDateTime")
+            else None,
         }
         if status == "ENABLED":
             period = pitr.get("RecoveryPeriodInDays")
             within = f" (recovery period {period} days)" if period else ""
-            yield ctx.finding(Status.PASS, resource_id=arn, resource_type=TABLE, evidence=evidence,
-                              message=f"DynamoDB table {name} has point-in-time recovery on{within}.")
+            yield child.finding(
+                Status.PASS,
+                resource_id=arn,
+                resource_type=TABLE,
+                evidence=evidence,
+                message=f"DynamoDB table {name} has point-in-time recovery on{within}.",
+            )
         else:
-            yield ctx.finding(Status.FAIL, resource_id=arn, resource_type=TABLE, evidence=evidence,
-                              message=f"DynamoDB table {name} has point-in-time recovery {status.lower()}.")
+            yield child.finding(
+                Status.FAIL,
+                resource_id=arn,
+                resource_type=TABLE,
+                evidence=evidence,
+                message=f"DynamoDB table {name} has point-in-time recovery {status.lower()}.",
+            )
+
+    yield from ctx.each(names, one)

@@ -92,49 +92,71 @@ def kms_cmk_rotation(ctx: CheckContext) -> Iterator[Finding]:
     HMAC, imported or custom key store material) are reported as NOT_APPLICABLE with the reason;
     AWS managed keys are rotated by AWS and are not findings."""
     keys = list_keys(ctx)
-    aws_managed = 0
-    judged = 0
-    for key in keys:
-        arn = key.get("KeyArn") or ctx.arn("kms", f"key/{key['KeyId']}")
+
+    def one(child: CheckContext, key: dict[str, Any]) -> Iterator[Finding]:
+        arn = key.get("KeyArn") or child.arn("kms", f"key/{key['KeyId']}")
         try:
-            metadata = describe_key(ctx, arn)
+            metadata = describe_key(child, arn)
         except CallFailed as failure:
-            yield ctx.error(failure, resource_id=arn, resource_type=KEY)
-            judged += 1
-            continue
+            yield child.error(failure, resource_id=arn, resource_type=KEY)
+            return
         if metadata.get("KeyManager") == "AWS":
-            aws_managed += 1
-            continue
-        judged += 1
+            return  # rotated by AWS: not a finding
         evidence = key_summary(metadata)
         reason = rotation_ineligible(metadata)
         if reason:
             evidence["not_judged_because"] = reason
-            yield ctx.finding(Status.NOT_APPLICABLE, resource_id=arn, resource_type=KEY, evidence=evidence,
-                              message=f"KMS key {metadata.get('KeyId')} is not judged on rotation: {reason}.")
-            continue
+            yield child.finding(
+                Status.NOT_APPLICABLE,
+                resource_id=arn,
+                resource_type=KEY,
+                evidence=evidence,
+                message=f"KMS key {metadata.get('KeyId')} is not judged on rotation: {reason}.",
+            )
+            return
         try:
-            rotation = ctx.read("kms", "GetKeyRotationStatus", KeyId=arn)
+            rotation = child.read("kms", "GetKeyRotationStatus", KeyId=arn)
         except CallFailed as failure:
-            yield ctx.error(failure, resource_id=arn, resource_type=KEY)
-            continue
+            yield child.error(failure, resource_id=arn, resource_type=KEY)
+            return
         enabled = bool(rotation.get("KeyRotationEnabled"))
         next_rotation = rotation.get("NextRotationDate")
-        evidence.update({"rotation_enabled": enabled,
-                         "rotation_period_days": rotation.get("RotationPeriodInDays"),
-                         "next_rotation_date": str(next_rotation) if next_rotation else None})
+        evidence.update(
+            {
+                "rotation_enabled": enabled,
+                "rotation_period_days": rotation.get("RotationPeriodInDays"),
+                "next_rotation_date": str(next_rotation) if next_rotation else None,
+            }
+        )
         if enabled:
             period = rotation.get("RotationPeriodInDays")
             every = f" every {period} days" if period else ""
-            yield ctx.finding(Status.PASS, resource_id=arn, resource_type=KEY, evidence=evidence,
-                              message=f"KMS key {metadata.get('KeyId')} rotates automatically{every}.")
+            yield child.finding(
+                Status.PASS,
+                resource_id=arn,
+                resource_type=KEY,
+                evidence=evidence,
+                message=f"KMS key {metadata.get('KeyId')} rotates automatically{every}.",
+            )
         else:
-            yield ctx.finding(Status.FAIL, resource_id=arn, resource_type=KEY, evidence=evidence,
-                              message=f"KMS key {metadata.get('KeyId')} does not rotate automatically.")
+            yield child.finding(
+                Status.FAIL,
+                resource_id=arn,
+                resource_type=KEY,
+                evidence=evidence,
+                message=f"KMS key {metadata.get('KeyId')} does not rotate automatically.",
+            )
+
+    judged = list(ctx.each(keys, one))
+    yield from judged
     if not judged:
-        yield ctx.finding(Status.NOT_APPLICABLE, evidence={"aws_managed_keys": aws_managed},
-                          message=f"No customer managed KMS keys in {ctx.region} "
-                          f"({aws_managed} AWS managed keys, rotated by AWS, are not judged).")
+        # Every key answered and none is customer managed: all are AWS managed.
+        yield ctx.finding(
+            Status.NOT_APPLICABLE,
+            evidence={"aws_managed_keys": len(keys)},
+            message=f"No customer managed KMS keys in {ctx.region} "
+            f"({len(keys)} AWS managed keys, rotated by AWS, are not judged).",
+        )
 
 
 def aliases_by_key(ctx: CheckContext) -> dict[str, list[str]]:
@@ -181,12 +203,16 @@ def kms_key_inventory(ctx: CheckContext) -> Iterator[Finding]:
         "aws_managed_keys": sum(1 for k in inventory if k["key_manager"] == "AWS"),
     }
     if usable:
-        yield ctx.finding(Status.PASS, evidence=evidence,
-                          message=f"{len(usable)} enabled customer managed KMS key(s) in {ctx.region} "
-                          f"({len(inventory)} keys in all).")
+        yield ctx.finding(
+            Status.PASS,
+            evidence=evidence,
+            message=f"{len(usable)} enabled customer managed KMS key(s) in {ctx.region} "
+            f"({len(inventory)} keys in all).",
+        )
     else:
-        detail = (f"{len(customer)} customer managed key(s), none enabled" if customer
-                  else "none customer managed")
-        yield ctx.finding(Status.NOT_APPLICABLE, evidence=evidence,
-                          message=f"No enabled customer managed KMS key in {ctx.region} "
-                          f"({len(inventory)} keys: {detail}).")
+        detail = f"{len(customer)} customer managed key(s), none enabled" if customer else "none customer managed"
+        yield ctx.finding(
+            Status.NOT_APPLICABLE,
+            evidence=evidence,
+            message=f"No enabled customer managed KMS key in {ctx.region} ({len(inventory)} keys: {detail}).",
+        )
