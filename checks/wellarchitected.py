@@ -87,9 +87,11 @@ def wellarchitected_no_high_risks(ctx: CheckContext) -> Iterator[Finding]:
     uploaded instead. A workload qualifies when its AWS Well-Architected Framework lens review
     (current state, not a milestone) has no HIGH risk and no unanswered question in the three
     pillars (a review with unanswered questions is not complete, even without HIGH risks). One
-    qualifying workload is enough. The review is optional for the partner: no workload reviewed
-    with the Framework lens is NOT_APPLICABLE, and the common example evidence must then be
-    provided."""
+    qualifying workload is enough. The review is optional for the partner, but without one the
+    criterion ("a WAFR with zero high risks") is not met: no workload reviewed with the Framework
+    lens is a FAIL of severity info, saying that the waiver is not available and the common
+    example evidence must be provided. (It was NOT_APPLICABLE, which the roll-up counts as MET:
+    a matrix showing WAFR MET for an account that never had a review misleads an auditor.)"""
     reviewed: list[dict[str, Any]] = []
     failures: list[CallFailed] = []
     for region in ctx.regions:
@@ -125,10 +127,14 @@ def wellarchitected_no_high_risks(ctx: CheckContext) -> Iterator[Finding]:
         return
     if not framework:
         yield ctx.finding(
-            Status.NOT_APPLICABLE,
+            Status.FAIL,
             evidence=evidence,
             message="No Well-Architected review (AWS Well-Architected Framework lens) found in "
-            f"{', '.join(ctx.regions)}: the common customer example evidence must be provided.",
+            f"{', '.join(ctx.regions)}: the WAFR waiver is not available, so the common customer example "
+            "evidence must be provided.",
+            remediation="Optional: run a Well-Architected Framework review of the workload and resolve its high "
+            "risks in Security, Reliability and Operational Excellence; otherwise evidence each common "
+            "customer example requirement.",
         )
         return
     reasons = []

@@ -54,10 +54,11 @@ def test_unanswered_pillar_is_not_a_completed_review(run_scan: ScanFn) -> None:
     assert f.status is Status.FAIL and "2 unanswered question(s)" in f.message
 
 
-def test_no_review_is_not_applicable(run_scan: ScanFn) -> None:
+def test_no_review_fails_as_info_saying_the_waiver_is_unavailable(run_scan: ScanFn) -> None:
     worlds.workload(World(), EU, "serverless-only", lenses=("serverless",))
     f = only(run_scan([WAFR], regions=[US, EU]), WAFR)
-    assert f.status is Status.NOT_APPLICABLE
+    assert f.status is Status.FAIL and f.severity.value == "info"
+    assert "the WAFR waiver is not available" in f.message
     assert "the common customer example evidence must be provided" in f.message
     assert [w["framework_lens"] for w in f.evidence["workloads"]] == [False]
 
