@@ -1,5 +1,0 @@
-"""`python -m scanner.cli`."""
-
-from scanner.cli import main
-
-main()
