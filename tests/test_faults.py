@@ -170,7 +170,12 @@ def test_sigterm_writes_an_incomplete_document(moto_endpoint: str, tmp_path: Pat
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(5)
+    # Signal only once the checks are under way (a loaded machine may take seconds to start).
+    engine_calls = {"sts:GetCallerIdentity", "ec2:DescribeRegions"}
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(action not in engine_calls for _, _, action in faults.calls()):
+        time.sleep(0.2)
+    time.sleep(1.5)
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 1, stderr
