@@ -36,7 +36,7 @@ from typing import Any
 
 from benchmarks import properties
 from benchmarks.seed import REGIONS, Unit, resources, seed_units
-from benchmarks.server import moto_server, reset
+from benchmarks.server import moto_server, offline_environment, reset
 
 REPO = Path(__file__).resolve().parent.parent
 SCAN_TIMEOUT_S = 600  # one scan; a hung scan fails the benchmark instead of stalling it
@@ -70,19 +70,6 @@ class SizeResult:
     seed_s: float
     scan: ScanResult
     kinds: Counter[str] = field(default_factory=Counter)
-
-
-def _offline_environment() -> None:
-    """The seeding clients sign with moto's fake credentials; no profile, no config file."""
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ENDPOINT_URL"):
-        os.environ.pop(name, None)
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",  # noqa: S106 (moto's fake credentials)
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE="/nonexistent/govscan-bench-config",
-        AWS_SHARED_CREDENTIALS_FILE="/nonexistent/govscan-bench-credentials",
-    )
 
 
 def run_scan(
@@ -396,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
     if sorted(set(sizes)) != sizes or sizes[0] < 1:
         parser.error("--sizes must be distinct positive integers in ascending order")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
-    _offline_environment()
+    offline_environment()
     unit = Unit().scaled(QUICK_FACTOR) if args.quick else Unit()
     command = "python -m benchmarks.bench " + " ".join(argv if argv is not None else sys.argv[1:])
     started = time.monotonic()

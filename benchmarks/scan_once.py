@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import sys
 import time
 from collections import Counter
 from typing import Any
 from urllib.parse import urlparse
+
+from benchmarks.server import offline_environment
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -38,20 +39,6 @@ def peak_rss_kib() -> int:
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
-
-
-def _offline_environment(endpoint: str) -> None:
-    """Fake credentials, no profile or config file: nothing here can reach a real account."""
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
-        os.environ.pop(name, None)
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",  # noqa: S106 (moto's fake credentials)
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE="/nonexistent/govscan-bench-config",
-        AWS_SHARED_CREDENTIALS_FILE="/nonexistent/govscan-bench-credentials",
-        AWS_ENDPOINT_URL=endpoint,
-    )
 
 
 def scan_summary(
@@ -123,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if urlparse(args.endpoint).hostname not in LOOPBACK:
         parser.error("the benchmark scans a local emulator only (a loopback --endpoint)")
-    _offline_environment(args.endpoint)
+    offline_environment(args.endpoint)
     check_ids = tuple(c for c in args.checks.split(",") if c)
     summary = scan_summary(args.endpoint, tuple(args.regions.split(",")), args.workers, check_ids)
     json.dump(summary, sys.stdout, default=str)

@@ -103,6 +103,22 @@ class _Progress:
                 click.echo("", err=True)
 
 
+def _evidence_options(func: Any) -> Any:
+    """--notes and --bundle, the same for `scan` and `report`."""
+    func = click.option(
+        "--bundle",
+        "bundle_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Also write a sealed evidence bundle (zip): the documents, the reports and a SHA-256 manifest.",
+    )(func)
+    return click.option(
+        "--notes",
+        "notes_dir",
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        help="The partner's narratives: DIR/<account id or label>/<CONTROL>.md.",
+    )(func)
+
+
 @click.group(
     epilog=EXIT_CODES_HELP,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
@@ -153,18 +169,7 @@ def _load_registry() -> dict[str, Any]:
 @click.option(
     "--format", "report_formats", metavar="LIST", help="Report formats: html,md,csv,xlsx or all (default html,md)."
 )
-@click.option(
-    "--notes",
-    "notes_dir",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="The partner's narratives: DIR/<account id or label>/<CONTROL>.md.",
-)
-@click.option(
-    "--bundle",
-    "bundle_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write a sealed evidence bundle (zip) of the document and reports.",
-)
+@_evidence_options
 @click.option(
     "--fail-on",
     default="fail,error",
@@ -578,18 +583,7 @@ def _publish(
     metavar="LIST",
     help="html, md, csv, xlsx (comma list) or all.",
 )
-@click.option(
-    "--notes",
-    "notes_dir",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="The partner's narratives: DIR/<account id or label>/<CONTROL>.md.",
-)
-@click.option(
-    "--bundle",
-    "bundle_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write a sealed evidence bundle (zip): the documents, the reports and a SHA-256 manifest.",
-)
+@_evidence_options
 @click.option("-q", "--quiet", is_flag=True, help="Do not list the files written.")
 def report_command(
     scan_files: tuple[Path, ...],

@@ -31,18 +31,14 @@ def _offline_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pyte
     monkeypatch.setenv("GOVSCAN_STORE", str(tmp_path_factory.mktemp("store") / "history.sqlite"))
 
 
-def install_extensions() -> None:
-    from fixtures.moto_ext import install
-
-    install()  # every extension module's own install()
-
-
 @pytest.fixture
 def aws() -> Iterator[None]:
     """An in-process moto world with govscan's moto extensions installed."""
     from moto import mock_aws
 
-    install_extensions()
+    from fixtures.moto_ext import install
+
+    install()  # every extension module's own install()
     with mock_aws():
         yield
 
