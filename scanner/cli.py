@@ -30,6 +30,7 @@ from scanner.runner import ScanOptions, SelectionError, scan, select_checks
 from scanner.session import ConnectOptions, TargetUnreachable, connect
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130  # the shell's convention for a run stopped by a signal
 
 EXIT_CODES_HELP = """
 \b
@@ -39,6 +40,8 @@ Exit codes:
   2  usage or configuration error (nothing scanned)
   3  the target could not be reached (credentials, assume-role); with --config, any account
      (the others are still scanned, written and stored)
+  130 interrupted (Ctrl-C or SIGTERM): a scan already under way still writes its document,
+      marked incomplete (listed by `history`, never used as the latest run)
 """
 
 FAIL_ON_CHOICES = ("fail", "error", "regression", "new-fail", "none")
@@ -316,6 +319,9 @@ def scan_command(
         )
     region_list = tuple(_split([regions])) if regions else ()
     home = region_list[0] if region_list else _default_region()
+    # SIGTERM (a CI timeout, `kill`) stops the scan like Ctrl-C: the document is still written,
+    # marked incomplete, and never counts as a complete run.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         connection = connect(
             ConnectOptions(
@@ -330,9 +336,9 @@ def scan_command(
     except TargetUnreachable as exc:
         click.echo(f"govscan: target unreachable: {exc}", err=True)
         sys.exit(EXIT_UNREACHABLE)
-    # SIGTERM (a CI timeout, `kill`) stops the scan like Ctrl-C: the document is still written,
-    # marked incomplete, and never counts as a complete run.
-    signal.signal(signal.SIGTERM, _interrupt)
+    except KeyboardInterrupt:
+        click.echo("govscan: interrupted while connecting, before any check ran; nothing was written.", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     show = not quiet and sys.stderr.isatty()
     if not quiet:
         click.echo(
@@ -387,12 +393,12 @@ def _default_region() -> str:
 
 
 def _exit_code(run: ScanRun, fail_kinds: set[str]) -> int:
+    if not run.complete:
+        return EXIT_INTERRUPTED
     statuses = {f.status for f in run.findings}
     if "fail" in fail_kinds and Status.FAIL in statuses:
         return EXIT_FINDINGS
     if "error" in fail_kinds and Status.ERROR in statuses:
-        return EXIT_FINDINGS
-    if not run.complete:
         return EXIT_FINDINGS
     return EXIT_OK
 
@@ -746,7 +752,7 @@ def _scan_portfolio(
     from scanner.config import ConfigError, load_accounts
     from scanner.diff import summary_line
     from scanner.history import Store
-    from scanner.portfolio import AccountResult, PortfolioOptions, scan_portfolio
+    from scanner.portfolio import AccountResult, PortfolioInterrupted, PortfolioOptions, scan_portfolio
 
     try:
         config = load_accounts(config_path)
@@ -783,22 +789,39 @@ def _scan_portfolio(
         if result.recorded.error:
             click.echo(f"govscan: {name}: the run was not stored in the history: {result.recorded.error}", err=True)
 
-    results = scan_portfolio(
-        accounts,
-        checks,
-        catalog,
-        PortfolioOptions(
-            out_dir=out_dir,
-            endpoint_url=endpoint_url,
-            parallel=parallel,
-            workers=workers,
-            partial=partial,
-            settings=settings,
-            progress=progress,
-        ),
-        store=None if no_store else Store(store_path),
-        on_result=report,
-    )
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        results = scan_portfolio(
+            accounts,
+            checks,
+            catalog,
+            PortfolioOptions(
+                out_dir=out_dir,
+                endpoint_url=endpoint_url,
+                parallel=parallel,
+                workers=workers,
+                partial=partial,
+                settings=settings,
+                progress=progress,
+            ),
+            store=None if no_store else Store(store_path),
+            on_result=report,
+        )
+    except PortfolioInterrupted as stopped:
+        progress.clear()
+        written = [r.account.label for r in stopped.results if r.document is not None]
+        click.echo(
+            "govscan: interrupted. "
+            + (
+                f"Written to {out_dir}: {', '.join(written)} (a scan stopped part-way is marked incomplete). "
+                if written
+                else ""
+            )
+            + (f"Not started: {', '.join(stopped.not_started)}. " if stopped.not_started else "")
+            + "No matrix or reports were written; rerun the scan for a complete evidence pack.",
+            err=True,
+        )
+        sys.exit(EXIT_INTERRUPTED)
     docs = [r.document for r in results if r.document is not None]
     if docs and formats:
         _publish(docs, out_dir, formats, notes_dir or config.notes_dir, bundle_path, quiet=quiet)

@@ -89,6 +89,14 @@ class ReadOnlyViolation(CallFailed):
     """A non-read operation was asked for. It was refused before anything was sent."""
 
 
+class ScanStopped(BaseException):
+    """The scan was stopped (Ctrl-C, SIGTERM, an interrupted portfolio): no further read goes out.
+
+    A BaseException, like KeyboardInterrupt, so that no check's ``except Exception`` turns a
+    stop into a finding: the check's thread simply ends and the runner marks the run incomplete.
+    """
+
+
 def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -215,6 +223,15 @@ class Gateway:
         self.calls = calls or CallLog()
         self._cache: dict[tuple[str, str, str, str], _Pending] = {}
         self._lock = threading.Lock()
+        self._stopped = threading.Event()
+
+    def stop(self) -> None:
+        """Refuse every read from now on (reads already sent finish): checks under way end quickly."""
+        self._stopped.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped.is_set()
 
     def read(
         self,
@@ -233,6 +250,8 @@ class Gateway:
         the attempts of an operation that must be asked again until it is ready (e.g.
         ``iam:GenerateCredentialReport``); each attempt is itself cached and recorded.
         """
+        if self._stopped.is_set():
+            raise ScanStopped(f"{service}:{operation} was not sent: the scan was stopped")
         params = dict(params or {})
         absent_codes = frozenset(absent)
         key = (service, operation, region, f"{_canonical(params)}|{','.join(sorted(absent_codes))}|{poll}")

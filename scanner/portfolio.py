@@ -11,6 +11,7 @@ history, after the previous complete run of the same label has been read for the
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -92,6 +93,7 @@ def scan_account(
     catalog: Catalog,
     options: PortfolioOptions,
     store: Store | None,
+    stop: threading.Event | None = None,
 ) -> AccountResult:
     """Connect, scan, write ``<label>.json``, record. Never raises."""
     try:
@@ -129,6 +131,7 @@ def scan_account(
                 settings={**account.check_settings, **(options.settings or {})},
                 workers=options.workers,
                 partial=options.partial,
+                stop=stop,
             ),
             progress=_progress_for(account.label, options.progress),
         )
@@ -154,6 +157,19 @@ def _progress_for(
     return report
 
 
+class PortfolioInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM during a portfolio scan, after the scans under way were stopped.
+
+    ``results`` holds, in the accounts' order, every account that ended: those stopped part-way
+    were written and stored as incomplete runs. ``not_started`` lists the accounts never begun.
+    """
+
+    def __init__(self, results: list[AccountResult], not_started: list[str]) -> None:
+        super().__init__("portfolio scan interrupted")
+        self.results = results
+        self.not_started = not_started
+
+
 def scan_portfolio(
     accounts: Sequence[AccountConfig],
     checks: Mapping[str, CheckSpec],
@@ -164,10 +180,18 @@ def scan_portfolio(
     on_result: Callable[[AccountResult], None] | None = None,
 ) -> list[AccountResult]:
     """Scan every account (bounded concurrency). ``on_result`` hears of each account as it ends;
-    the results come back in the accounts' order."""
+    the results come back in the accounts' order.
+
+    Interrupted (KeyboardInterrupt in the calling thread, which the CLI also raises on SIGTERM),
+    it stops the scans under way at their next read, waits for them to write their documents
+    (marked incomplete, so never taken as an account's latest run), skips the accounts not yet
+    started, and raises :class:`PortfolioInterrupted`.
+    """
+    stop = threading.Event()
     pool = ThreadPoolExecutor(max_workers=max(1, options.parallel), thread_name_prefix="govscan-account")
     futures = {
-        pool.submit(scan_account, account, checks, catalog, options, store): i for i, account in enumerate(accounts)
+        pool.submit(scan_account, account, checks, catalog, options, store, stop): i
+        for i, account in enumerate(accounts)
     }
     results: dict[int, AccountResult] = {}
     try:
@@ -176,9 +200,14 @@ def scan_portfolio(
             if on_result is not None:
                 on_result(results[futures[future]])
     except KeyboardInterrupt:
-        # Accounts not started yet are dropped; scans under way finish and are written whole
-        # (documents are replaced atomically, history rows are one transaction).
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
+        stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        for future, i in futures.items():
+            if i not in results and future.done() and not future.cancelled():
+                results[i] = future.result()
+                if on_result is not None:
+                    on_result(results[i])
+        not_started = [accounts[i].label for i in range(len(accounts)) if i not in results]
+        raise PortfolioInterrupted([results[i] for i in sorted(results)], not_started) from None
     pool.shutdown()
     return [results[i] for i in range(len(accounts))]

@@ -10,9 +10,10 @@ silently skipped.
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -20,7 +21,7 @@ from typing import Any
 from scanner import __version__
 from scanner.catalog import Catalog
 from scanner.context import CheckContext
-from scanner.gateway import CallFailed, utc_now
+from scanner.gateway import CallFailed, ScanStopped, utc_now
 from scanner.models import CheckSpec, Finding, RegionSkip, ScanRun, Scope, Status, Target
 from scanner.rollup import roll_up
 from scanner.session import Connection
@@ -43,6 +44,9 @@ class ScanOptions:
     settings: Mapping[str, Any] = field(default_factory=dict)
     workers: int = 8
     partial: bool = False  # a --checks/--controls selection: roll up only what was scanned
+    # Set from outside (an interrupted portfolio) to stop the scan: checks under way end at their
+    # next read and the run is marked incomplete, exactly as on Ctrl-C in the scanning thread.
+    stop: threading.Event | None = field(default=None, compare=False)
 
 
 def select_checks(
@@ -141,9 +145,11 @@ def scan(
     now: datetime | None = None,
 ) -> ScanRun:
     started = utc_now()
+    if options.stop is not None and options.stop.is_set():
+        connection.gateway.stop()
     try:
         regions, skipped = resolve_regions(connection, options)
-    except KeyboardInterrupt:  # interrupted before any check ran: an empty, incomplete run
+    except (KeyboardInterrupt, ScanStopped):  # interrupted before any check ran: an empty, incomplete run
         regions, skipped, checks = options.regions or (options.home_region,), (), {}
         log.warning("scan interrupted while resolving regions: the document is marked incomplete")
         interrupted_early = True
@@ -174,14 +180,24 @@ def scan(
 
     pool = ThreadPoolExecutor(max_workers=max(1, options.workers), thread_name_prefix="govscan")
     try:
-        futures = {pool.submit(task, spec, region): (spec.id, region) for spec, region in tasks}
-        for done, future in enumerate(as_completed(futures), start=1):
-            findings.extend(future.result())
-            if progress:
-                check_id, region = futures[future]
-                progress(done, len(tasks), f"{len(connection.gateway.calls)} calls · {check_id} {region}")
-    except KeyboardInterrupt:
+        futures: dict[Future[list[Finding]], tuple[str, str]] = {
+            pool.submit(task, spec, region): (spec.id, region) for spec, region in tasks
+        }
+        pending, done = set(futures), 0
+        while pending:
+            if options.stop is not None and options.stop.is_set():
+                raise ScanStopped("the scan was stopped")
+            finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            for future in finished:
+                findings.extend(future.result())
+                done += 1
+                if progress:
+                    check_id, region = futures[future]
+                    progress(done, len(tasks), f"{len(connection.gateway.calls)} calls · {check_id} {region}")
+    except (KeyboardInterrupt, ScanStopped):
         complete = False
+        # Checks under way end at their next read instead of running on after the document is written.
+        connection.gateway.stop()
         pool.shutdown(wait=False, cancel_futures=True)
         log.warning("scan interrupted: the document is marked incomplete")
     finally:

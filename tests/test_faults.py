@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -141,47 +141,123 @@ def test_interrupted_scan_is_marked_incomplete(aws: None) -> None:
     assert doc["complete"] is False
 
 
-@pytest.mark.slow
-def test_sigterm_writes_an_incomplete_document(moto_endpoint: str, tmp_path: Path) -> None:
-    trail_worlds.compliant_trail(World(endpoint_url=moto_endpoint))
-    faults.delay("*", 1.0)  # a slow account: the scan is still running when the signal comes
-    out = tmp_path / "scan.json"
+def _govscan_process(*args: str) -> subprocess.Popen[str]:
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "scanner.cli",
-            "scan",
-            "--endpoint-url",
-            moto_endpoint,
-            "--regions",
-            "us-east-1,eu-west-1,eu-central-1",
-            "--controls",
-            "ACCT-001,REL-001",
-            "--workers",
-            "1",
-            "--json",
-            str(out),
-            "--quiet",
-        ],
+    return subprocess.Popen(
+        [sys.executable, "-m", "scanner.cli", *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    # Signal only once the checks are under way (a loaded machine may take seconds to start).
-    engine_calls = {"sts:GetCallerIdentity", "ec2:DescribeRegions"}
+
+
+def _wait_for_call(after: int, wanted: Callable[[str], bool]) -> None:
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not any(action not in engine_calls for _, _, action in faults.calls()):
-        time.sleep(0.2)
+    while time.monotonic() < deadline:
+        if any(wanted(action) for _, _, action in faults.calls()[after:]):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"no matching call reached moto in 60 s: {faults.calls()[after:]}")
+
+
+@pytest.mark.slow
+def test_sigterm_writes_an_incomplete_document(moto_endpoint: str, tmp_path: Path) -> None:
+    trail_worlds.compliant_trail(World(endpoint_url=moto_endpoint))
+    faults.delay("*", 1.0)  # a slow account: the scan is still running when the signal comes
+    out = tmp_path / "scan.json"
+    setup_calls = len(faults.calls())  # the world's own set-up requests are in the log too
+    process = _govscan_process(
+        "scan",
+        "--endpoint-url",
+        moto_endpoint,
+        "--regions",
+        "us-east-1,eu-west-1,eu-central-1",
+        "--controls",
+        "ACCT-001,REL-001",
+        "--workers",
+        "1",
+        "--json",
+        str(out),
+        "--quiet",
+    )
+    # Signal only once the checks are under way (a loaded machine may take seconds to start).
+    _wait_for_call(setup_calls, lambda action: action not in {"sts:GetCallerIdentity", "ec2:DescribeRegions"})
     time.sleep(1.5)
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 1, stderr
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
     doc = json.loads(out.read_text())
     validate(doc)
     assert doc["complete"] is False
+
+
+@pytest.mark.slow
+def test_sigterm_while_connecting_exits_130_and_writes_nothing(moto_endpoint: str, tmp_path: Path) -> None:
+    faults.delay("sts:GetCallerIdentity", 5.0)
+    out = tmp_path / "scan.json"
+    setup_calls = len(faults.calls())
+    process = _govscan_process(
+        "scan", "--endpoint-url", moto_endpoint, "--regions", "us-east-1", "--json", str(out), "--quiet"
+    )
+    _wait_for_call(setup_calls, lambda action: action == "sts:GetCallerIdentity")
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "interrupted while connecting" in stderr and "Traceback" not in stderr
+    assert not out.exists()
+
+
+@pytest.mark.slow
+def test_sigterm_during_a_portfolio_finishes_accounts_under_way(moto_endpoint: str, tmp_path: Path) -> None:
+    config = tmp_path / "accounts.toml"
+    config.write_text(
+        """
+[defaults]
+regions = ["us-east-1"]
+
+[accounts.clinic]
+role_arn = "arn:aws:iam::111111111111:role/GovscanReadOnly"
+external_id = "clinic-ext-1"
+
+[accounts.retail]
+role_arn = "arn:aws:iam::222222222222:role/GovscanReadOnly"
+external_id = "retail-ext-1"
+"""
+    )
+    faults.delay("*", 0.5)
+    out = tmp_path / "evidence"
+    setup_calls = len(faults.calls())
+    process = _govscan_process(
+        "scan",
+        "--config",
+        str(config),
+        "--out",
+        str(out),
+        "--endpoint-url",
+        moto_endpoint,
+        "--checks",
+        "cloudtrail_multi_region_logging",
+        "--parallel",
+        "1",
+        "--format",
+        "md",
+        "--no-store",
+        "--quiet",
+    )
+    _wait_for_call(setup_calls, lambda action: action.startswith("cloudtrail:"))
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    # The account under way was stopped and written, marked incomplete; the other never started.
+    doc = json.loads((out / "clinic.json").read_text())
+    validate(doc)
+    assert doc["complete"] is False
+    assert not (out / "retail.json").exists()
+    assert not (out / "matrix.md").exists()
+    assert "Written to" in stderr and "clinic" in stderr and "Not started: retail" in stderr
 
 
 def test_opt_in_region_not_enabled_is_skipped_with_reason(run_scan) -> None:  # type: ignore[no-untyped-def]

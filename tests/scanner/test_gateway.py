@@ -9,7 +9,15 @@ import boto3
 import pytest
 
 from scanner import __version__
-from scanner.gateway import CallFailed, CallLog, ClientFactory, Gateway, ReadOnlyViolation, botocore_config
+from scanner.gateway import (
+    CallFailed,
+    CallLog,
+    ClientFactory,
+    Gateway,
+    ReadOnlyViolation,
+    ScanStopped,
+    botocore_config,
+)
 from scanner.models import CallOutcome
 from scanner.permissions import is_read_only
 
@@ -189,3 +197,13 @@ def test_unparsable_answer_is_a_failed_call_for_every_asker(aws: None, monkeypat
     assert {f.call.id for f in failures} == {failures[0].call.id}
     assert failures[0].call.outcome is CallOutcome.FAILED
     assert failures[0].error_code == "ResponseParserError"
+
+
+def test_stopped_gateway_sends_nothing_more(aws: None) -> None:
+    gateway, sent = make_gateway()
+    gateway.read("ec2", "DescribeVpcs", "us-east-1", {})
+    gateway.stop()
+    with pytest.raises(ScanStopped, match="ec2:DescribeSecurityGroups was not sent"):
+        gateway.read("ec2", "DescribeSecurityGroups", "us-east-1", {})
+    assert len(sent) == 1 and len(gateway.calls.snapshot()) == 1
+    assert not issubclass(ScanStopped, Exception)  # no check's `except Exception` can turn it into a finding

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -204,3 +206,32 @@ def test_unknown_and_disabled_regions_are_skipped_with_reason(aws: None) -> None
     run = _run({"test_r": spec(record, id="test_r")}, regions=("us-east-1", "xx-nowhere-9"))
     assert run.target.regions == ("us-east-1",)
     assert [(s.region, "not a region" in s.reason) for s in run.skipped_regions] == [("xx-nowhere-9", True)]
+
+
+def test_stop_from_outside_ends_checks_under_way_and_marks_the_run_incomplete(aws: None) -> None:
+    """What an interrupted portfolio does to each account's scan: no check keeps reading."""
+    stop = threading.Event()
+    reads_after_stop: list[str] = []
+
+    def slow(ctx: CheckContext) -> Iterator[Finding]:
+        ctx.read("ec2", "DescribeVpcs")
+        stop.set()
+        time.sleep(0.5)  # the runner notices the stop meanwhile
+        ctx.read("ec2", "DescribeSubnets")
+        reads_after_stop.append(ctx.region)  # never reached: the stopped gateway refuses the read
+        yield ctx.finding(Status.PASS, message="ok")
+
+    connection = connect(ConnectOptions(home_region="us-east-1"))
+    run = scan(
+        connection,
+        {"test_slow": spec(slow, id="test_slow", scope=Scope.GLOBAL)},
+        CATALOG,
+        ScanOptions(regions=("us-east-1",), partial=True, stop=stop),
+    )
+    assert run.complete is False and reads_after_stop == []
+    assert [c.action for c in run.calls if c.action.startswith("ec2:Describe") and "Regions" not in c.action] == [
+        "ec2:DescribeVpcs"
+    ]
+    doc = to_document(run)
+    validate(doc)
+    assert doc["complete"] is False
