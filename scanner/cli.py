@@ -30,7 +30,6 @@ from scanner.runner import ScanOptions, SelectionError, scan, select_checks
 from scanner.session import ConnectOptions, TargetUnreachable, connect
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
-EXIT_INTERRUPTED = 130  # the shell's convention for a run stopped by a signal
 
 EXIT_CODES_HELP = """
 \b
@@ -40,8 +39,10 @@ Exit codes:
   2  usage or configuration error (nothing scanned)
   3  the target could not be reached (credentials, assume-role); with --config, any account
      (the others are still scanned, written and stored)
-  130 interrupted (Ctrl-C or SIGTERM): a scan already under way still writes its document,
-      marked incomplete (listed by `history`, never used as the latest run)
+
+An interrupted scan (Ctrl-C, or SIGTERM such as a CI timeout) exits 1 (not everything was
+evaluated): checks under way stop at their next call, and a scan already connected still
+writes its document, marked incomplete (listed by `history`, never used as the latest run).
 """
 
 FAIL_ON_CHOICES = ("fail", "error", "regression", "new-fail", "none")
@@ -338,7 +339,7 @@ def scan_command(
         sys.exit(EXIT_UNREACHABLE)
     except KeyboardInterrupt:
         click.echo("govscan: interrupted while connecting, before any check ran; nothing was written.", err=True)
-        sys.exit(EXIT_INTERRUPTED)
+        sys.exit(EXIT_FINDINGS)
     show = not quiet and sys.stderr.isatty()
     if not quiet:
         click.echo(
@@ -394,7 +395,7 @@ def _default_region() -> str:
 
 def _exit_code(run: ScanRun, fail_kinds: set[str]) -> int:
     if not run.complete:
-        return EXIT_INTERRUPTED
+        return EXIT_FINDINGS
     statuses = {f.status for f in run.findings}
     if "fail" in fail_kinds and Status.FAIL in statuses:
         return EXIT_FINDINGS
@@ -821,7 +822,7 @@ def _scan_portfolio(
             + "No matrix or reports were written; rerun the scan for a complete evidence pack.",
             err=True,
         )
-        sys.exit(EXIT_INTERRUPTED)
+        sys.exit(EXIT_FINDINGS)
     docs = [r.document for r in results if r.document is not None]
     if docs and formats:
         _publish(docs, out_dir, formats, notes_dir or config.notes_dir, bundle_path, quiet=quiet)
