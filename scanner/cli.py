@@ -24,9 +24,10 @@ import click
 from scanner import __version__
 from scanner.catalog import load_catalog
 from scanner.document import dumps, to_document, validate, write_atomic
-from scanner.models import ScanRun, Status
+from scanner.models import RegionSkip, ScanRun, Status
+from scanner.regions import UPGRADE_HINT, unknown_region_problems
 from scanner.registry import RegistryError, load_checks
-from scanner.runner import ScanOptions, SelectionError, scan, select_checks
+from scanner.runner import NoRegionToScan, ScanOptions, SelectionError, scan, select_checks
 from scanner.session import ConnectOptions, TargetUnreachable, connect
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
@@ -145,8 +146,23 @@ def main(verbose: int) -> None:
       govscan scan --role-arn arn:aws:iam::111122223333:role/GovscanReadOnly \\
                    --external-id EXAMPLE --label acme --json acme.json
     """
-    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    _configure_logging(verbose)
+
+
+# botocore's and urllib3's DEBUG output holds request signatures, session tokens, the
+# AssumeRole response's secret key and the ExternalId: it never reaches govscan's log.
+_THIRD_PARTY_LOGGERS = ("botocore", "boto3", "urllib3", "s3transfer")
+
+
+def _configure_logging(verbose: int, *, quiet: bool = False) -> None:
+    """WARNING by default, ERROR with --quiet; -v logs every AWS call, -vv govscan's debug detail."""
+    level = logging.ERROR if quiet and not verbose else logging.WARNING
+    if verbose:
+        level = logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger().setLevel(level)
+    for name in _THIRD_PARTY_LOGGERS:
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
     if verbose:
         logging.getLogger("scanner.gateway").setLevel(logging.DEBUG)
 
@@ -222,7 +238,10 @@ def _load_registry() -> dict[str, Any]:
     "else ~/.local/share/govscan/history.sqlite).",
 )
 @click.option("--no-store", is_flag=True, help="Do not record this run in the history.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress or summary on stderr.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress or summary on stderr (errors still are).")
+@click.option(
+    "-v", "--verbose", count=True, help="Log each AWS call (-v) and govscan's debug detail (-vv); never credentials."
+)
 def scan_command(
     profile: str | None,
     role_arn: str | None,
@@ -249,6 +268,7 @@ def scan_command(
     store_path: Path | None,
     no_store: bool,
     quiet: bool,
+    verbose: int,
 ) -> None:
     """Scan one AWS account, read-only, and write its scan document.
 
@@ -266,6 +286,8 @@ def scan_command(
       govscan scan --endpoint-url http://127.0.0.1:5000  # against a moto server
       govscan scan --config accounts.toml --out evidence --fail-on regression   # cron/CI
     """
+    if quiet or verbose:  # `govscan -v scan` and `govscan scan -v` both work
+        _configure_logging(verbose or click.get_current_context().find_root().params.get("verbose", 0), quiet=quiet)
     fail_kinds = set(_split([fail_on]))
     if not fail_kinds <= set(FAIL_ON_CHOICES):
         raise click.UsageError(f"--fail-on takes {', '.join(FAIL_ON_CHOICES)}; got {fail_on!r}")
@@ -319,7 +341,11 @@ def scan_command(
             quiet=quiet,
         )
     region_list = tuple(_split([regions])) if regions else ()
-    home = region_list[0] if region_list else _default_region()
+    if regions is not None and not region_list:
+        raise click.UsageError("--regions is empty: list regions (e.g. us-east-1,eu-west-1) or use --all-regions")
+    if problems := unknown_region_problems(region_list):
+        raise click.UsageError(f"--regions: {'; '.join(problems)} ({UPGRADE_HINT})")
+    home = region_list[0] if region_list else _default_region(profile)
     # SIGTERM (a CI timeout, `kill`) stops the scan like Ctrl-C: the document is still written,
     # marked incomplete, and never counts as a complete run.
     signal.signal(signal.SIGTERM, _interrupt)
@@ -346,21 +372,25 @@ def scan_command(
             f"Scanning account {connection.account_id} as {connection.principal_arn} ({len(checks)} checks)...",
             err=True,
         )
-    run = scan(
-        connection,
-        checks,
-        catalog,
-        ScanOptions(
-            label=label or "",
-            regions=region_list,
-            all_regions=all_regions,
-            home_region=home,
-            settings=settings,
-            workers=workers,
-            partial=bool(check_ids or control_ids),
-        ),
-        progress=_Progress(show),
-    )
+    try:
+        run = scan(
+            connection,
+            checks,
+            catalog,
+            ScanOptions(
+                label=label or "",
+                regions=region_list,
+                all_regions=all_regions,
+                home_region=home,
+                settings=settings,
+                workers=workers,
+                partial=bool(check_ids or control_ids),
+            ),
+            progress=_Progress(show),
+        )
+    except NoRegionToScan as exc:
+        click.echo(f"govscan: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
     doc = to_document(run)
     validate(doc)
     if json_path == "-":
@@ -372,9 +402,10 @@ def scan_command(
             click.echo(dumps(doc), nl=False)
             click.echo(f"govscan: could not write {json_path} ({exc}); the document went to stdout", err=True)
             sys.exit(EXIT_USAGE)
+    # The evidence is safe (document written, run stored) before any report is attempted.
+    recorded = _record(store_path, no_store, doc, quiet)
     if formats:
         _publish([doc], out_dir, formats, notes_dir, bundle_path, quiet=quiet)
-    recorded = _record(store_path, no_store, doc, quiet)
     if not quiet:
         _print_summary(run, json_path)
     code = _exit_code(run, fail_kinds)
@@ -387,14 +418,18 @@ def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def _default_region() -> str:
+def _default_region(profile: str | None) -> str:
     import boto3  # only to read the configured default region; creates no client
+    import botocore.exceptions
 
-    return boto3.Session().region_name or "us-east-1"
+    try:
+        return boto3.Session(profile_name=profile).region_name or "us-east-1"
+    except botocore.exceptions.ProfileNotFound:
+        return "us-east-1"  # connect() reports the missing profile, with what to do
 
 
 def _exit_code(run: ScanRun, fail_kinds: set[str]) -> int:
-    if not run.complete:
+    if not run.complete or _regions_undiscovered(run.skipped_regions):
         return EXIT_FINDINGS
     statuses = {f.status for f in run.findings}
     if "fail" in fail_kinds and Status.FAIL in statuses:
@@ -402,6 +437,11 @@ def _exit_code(run: ScanRun, fail_kinds: set[str]) -> int:
     if "error" in fail_kinds and Status.ERROR in statuses:
         return EXIT_FINDINGS
     return EXIT_OK
+
+
+def _regions_undiscovered(skipped: Iterable[Any]) -> bool:
+    """--all-regions could not list the account's regions: only the home region was scanned."""
+    return any(skip.region == "*" for skip in skipped)
 
 
 def _print_summary(run: ScanRun, json_path: str | None) -> None:
@@ -551,6 +591,10 @@ def _report_plan(
         formats = parse_formats(report_formats) if report_formats else DEFAULT_FORMATS
         if out_dir is not None:
             check_output_dir(out_dir)
+        if bundle_path is not None:
+            if bundle_path.is_dir():
+                raise ReportError(f"--bundle {bundle_path} is a directory: give a file name such as evidence.zip")
+            check_output_dir(bundle_path.parent)
     except ReportError as exc:
         raise click.UsageError(str(exc)) from exc
     return formats
@@ -835,7 +879,9 @@ def _scan_portfolio(
         statuses = {f["status"] for f in result.document["findings"]}
         if ("fail" in fail_kinds and "FAIL" in statuses) or ("error" in fail_kinds and "ERROR" in statuses):
             tripped = True
-        if not result.document.get("complete", True):
+        if not result.document.get("complete", True) or _regions_undiscovered(
+            RegionSkip(**skip) for skip in result.document.get("skipped_regions", [])
+        ):
             tripped = True
         if _regressed(result.recorded, fail_kinds, result.account.label):
             tripped = True

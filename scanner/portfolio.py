@@ -24,7 +24,7 @@ from scanner.diff import ScanDiff, diff_documents
 from scanner.document import dumps, to_document, validate, write_atomic
 from scanner.history import HistoryError, RunSummary, Store
 from scanner.models import CheckSpec
-from scanner.runner import ScanOptions, scan
+from scanner.runner import NoRegionToScan, ScanOptions, scan
 from scanner.session import ConnectOptions, TargetUnreachable, connect
 
 log = logging.getLogger(__name__)
@@ -139,6 +139,8 @@ def scan_account(
         validate(doc)
         path = options.out_dir / f"{account.label}.json"
         write_atomic(path, dumps(doc))
+    except NoRegionToScan as exc:
+        return AccountResult(account, unreachable=str(exc))
     except Exception as exc:
         log.exception("scanning account %s failed", account.label)
         return AccountResult(account, failure=f"{type(exc).__name__}: {exc}")

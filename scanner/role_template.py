@@ -1,7 +1,8 @@
 """The scan role for a customer account: CloudFormation, or the bare IAM policy.
 
 The permissions policy is exactly the union of the selected checks' declared ``permissions``
-(no wildcard actions), so the role can do what govscan's checks read and nothing else. The
+plus the engine's own region discovery (no wildcard actions), so the role can do what govscan
+reads and nothing else. The
 trust policy admits only the partner's principal, and only with the agreed ``sts:ExternalId``
 (the confused-deputy guard AWS recommends for third parties:
 https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_common-scenarios_third-party.html).
@@ -17,12 +18,17 @@ from typing import Any
 from scanner import __version__
 from scanner.models import CheckSpec
 
-# sts:GetCallerIdentity needs no permission; every other action a check may call is declared.
 POLICY_NAME = "govscan-read-only"
+
+# What the engine itself calls in every scan, whatever checks are selected: the account's
+# regions and their opt-in status (runner.resolve_regions; without it --all-regions could not
+# be honoured). sts:GetCallerIdentity needs no permission. Every other action is a check's.
+ENGINE_PERMISSIONS = ("ec2:DescribeRegions",)
 
 
 def permission_union(checks: Mapping[str, CheckSpec]) -> list[str]:
-    return sorted({permission for spec in checks.values() for permission in spec.permissions})
+    """The engine's permissions plus every selected check's declared permissions."""
+    return sorted({*ENGINE_PERMISSIONS, *(permission for spec in checks.values() for permission in spec.permissions)})
 
 
 def iam_policy(checks: Mapping[str, CheckSpec]) -> dict[str, Any]:

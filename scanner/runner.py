@@ -35,6 +35,18 @@ class SelectionError(ValueError):
     """An unknown check or control id was asked for."""
 
 
+class NoRegionToScan(ValueError):
+    """None of the requested regions can be scanned in this account (each skip says why)."""
+
+    def __init__(self, account_id: str, skipped: tuple[RegionSkip, ...]) -> None:
+        reasons = "; ".join(f"{skip.region}: {skip.reason}" for skip in skipped)
+        super().__init__(
+            f"no region to scan in account {account_id} ({reasons}); "
+            "enable the region in the account, or choose others with --regions / regions ="
+        )
+        self.skipped = skipped
+
+
 @dataclass(frozen=True)
 class ScanOptions:
     label: str = ""
@@ -116,7 +128,9 @@ def run_check(spec: CheckSpec, ctx: CheckContext) -> list[Finding]:
     except CallFailed as failure:
         findings.append(ctx.error(failure))
     except Exception as exc:  # a crashing check is an ERROR for that check only
-        log.exception("check %s crashed in %s", spec.id, ctx.region)
+        # The ERROR finding carries the exception; the traceback is for whoever fixes the check (-vv).
+        log.warning("check %s crashed in %s: %s: %s", spec.id, ctx.region, type(exc).__name__, exc)
+        log.debug("traceback of the crash of %s in %s", spec.id, ctx.region, exc_info=True)
         findings.append(
             ctx.finding(
                 Status.ERROR,
@@ -155,10 +169,14 @@ def scan(
         interrupted_early = True
     else:
         interrupted_early = False
+    if not regions:
+        raise NoRegionToScan(connection.account_id, skipped)
+    # Account-wide checks run in the home region; if that one was skipped, in the first scanned one.
+    home_region = options.home_region if options.home_region in regions else regions[0]
     tasks: list[tuple[CheckSpec, str]] = []
     for spec in checks.values():
         if spec.scope is Scope.GLOBAL:
-            tasks.append((spec, options.home_region))
+            tasks.append((spec, home_region))
         else:
             tasks.extend((spec, region) for region in regions)
     findings: list[Finding] = []
@@ -171,7 +189,7 @@ def scan(
             account_id=connection.account_id,
             partition=connection.partition,
             region=region,
-            home_region=options.home_region,
+            home_region=home_region,
             regions=regions,
             settings=options.settings,
             now=now,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -137,6 +138,9 @@ def test_denied_call_never_shows_as_pass_or_fail(moto_endpoint: str, tmp_path: P
         (["--regions", "us-east-1", "--all-regions"], "either --regions or --all-regions"),
         (["--external-id", "x"], "--external-id goes with --role-arn"),
         (["--fail-on", "sometimes"], "--fail-on takes"),
+        (["--regions", "us-esat-1"], "'us-esat-1' is not an AWS region (did you mean us-east-1?)"),
+        (["--regions", ","], "--regions is empty"),
+        (["--out", "o", "--bundle", "/"], "is a directory"),
     ],
 )
 def test_usage_errors_exit_2(args: list[str], message: str) -> None:
@@ -177,3 +181,60 @@ def test_declared_recovery_targets_reach_the_checks(moto_endpoint: str, tmp_path
     (finding,) = doc["findings"]
     assert finding["status"] != "ERROR", output
     assert "24" in json.dumps(finding["evidence"])
+
+
+def test_debug_logging_never_carries_credentials_or_the_external_id(
+    moto_endpoint: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """botocore's DEBUG log holds signatures, the session token and the AssumeRole secret key."""
+    caplog.set_level(logging.DEBUG)
+    for verbosity in (["-vv", "scan"], ["scan", "-vv"]):
+        result = CliRunner().invoke(
+            main,
+            [
+                *verbosity,
+                "--endpoint-url",
+                moto_endpoint,
+                "--role-arn",
+                ROLE,
+                "--external-id",
+                "s3cr3t-ext-0123456789",
+                "--checks",
+                "account_contacts_set",
+                "--json",
+                str(tmp_path / "v.json"),
+            ],
+        )
+        assert result.exit_code in (0, 1), result.output
+        logged = caplog.text + result.output
+        assert "sts:AssumeRole" in logged or "AssumeRole" in logged, "-vv logs the calls"
+        for secret in ("s3cr3t-ext-0123456789", "SecretAccessKey", "X-Amz-Security-Token", "Signature="):
+            assert secret not in logged, f"{secret} reached the log"
+        caplog.clear()
+
+
+def test_no_enabled_region_is_a_usage_error_not_an_empty_pass(moto_endpoint: str, tmp_path: Path) -> None:
+    out = tmp_path / "none.json"
+    code, output = scan(["--endpoint-url", moto_endpoint, "--regions", "ap-east-1", "--json", str(out), "--no-store"])
+    assert code == 2, output
+    assert "no region to scan" in output and "ap-east-1: opt-in region not enabled" in output
+    assert not out.exists()
+
+
+def test_all_regions_without_describe_regions_is_not_exit_0(moto_endpoint: str, tmp_path: Path) -> None:
+    faults.deny("ec2:DescribeRegions")
+    code, output = scan(
+        [
+            "--endpoint-url",
+            moto_endpoint,
+            "--all-regions",
+            "--checks",
+            "cloudtrail_kms_encrypted",
+            "--json",
+            str(tmp_path / "a.json"),
+            "--fail-on",
+            "fail",
+        ]
+    )
+    assert code == 1, output
+    assert "--all-regions needs ec2:DescribeRegions" in output
