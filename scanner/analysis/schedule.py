@@ -1,7 +1,7 @@
-"""AWS schedule expressions -> the longest gap between two consecutive runs (an RPO bound).
+"""AWS schedule expressions -> their run times and the longest gap between two runs (an RPO bound).
 
-Pure: no AWS, no clock. Used for AWS Backup rules (``cron(...)``), SSM maintenance windows
-and State Manager associations (``cron(...)``, ``rate(...)``, ``at(...)``).
+Pure: no AWS, no clock (callers pass ``since``). Used for AWS Backup rules (``cron(...)``), SSM
+maintenance windows and State Manager associations (``cron(...)``, ``rate(...)``, ``at(...)``).
 
 AWS cron has six fields, ``minutes hours day-of-month month day-of-week year``
 (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html):
@@ -16,15 +16,28 @@ AWS cron has six fields, ``minutes hours day-of-month month day-of-week year``
   ``*`` beside a ``*`` is read as "every day" rather than refused, a scanner should not
   fail on what a console may have stored.
 
-How the gap is computed: the times of day are the same on every day that matches, so the
-longest gap is the larger of the longest gap within one day and the longest gap between
-the last run of a matching day and the first run of the next matching day. Matching days
-are enumerated over two 28-year Gregorian cycles (2001-2056: the calendar, weekdays
-included, repeats every 28 years until 2100), which covers leap days and ``5#5``-style
-rarities. A restricted year field (``2025-2030``) ends the schedule: no recurring bound
-exists (``max_interval`` is ``None``) unless the years run to 2199, the last year AWS
-accepts. Time zones are ignored: a rule in a zone with daylight saving time can be one
-hour longer or shorter around the switch.
+Systems Manager also accepts an optional seventh field in front, seconds, which its console
+writes for associations (``cron(0 0/30 * 1/1 * ? *)``: every 30 minutes): "An additional field,
+the Seconds field (the first in a cron expression), is optional"
+(https://docs.aws.amazon.com/systems-manager/latest/userguide/reference-cron-and-rate-expressions.html).
+It must be one number here (one run per matching minute); sub-minute schedules are refused.
+
+How the gap is computed: runs are walked year by year. The days a cron matches within a year
+depend only on that year's calendar (leap year or not, weekday of 1 January), so each of the 14
+calendars is evaluated once and the years are stitched together: the longest gap is the
+largest of the gaps inside a day, between consecutive matching days and across year ends. A
+year field running to the last year AWS accepts (``*``, ``*/2``, ``2024/1``, ``2024-2199``)
+recurs for good; it is walked over 56 years from its first year (or ``since``): two 28-year
+cycles, after which the Gregorian calendar repeats until 2100. Leap days and ``5#5``-style
+rarities are covered. A bounded year field (``2024-2030``) recurs until its last run:
+:attr:`Schedule.ends` says when, and the gap is the longest while it runs. Time zones are
+ignored: a rule in a zone with daylight saving time can be one hour longer or shorter around
+the switch.
+
+Several expressions (the rules of a backup plan, or of all plans covering one resource) give
+the union of their runs: :func:`merged_max_interval`. A ``rate()`` has no fixed phase
+relative to the cron runs, so with rates the bound is the smaller of the rate and the merged
+cron gap (an upper bound, exact for a rate alone).
 """
 
 from __future__ import annotations
@@ -32,17 +45,24 @@ from __future__ import annotations
 import calendar
 import itertools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
-__all__ = ["Schedule", "ScheduleError", "max_interval", "parse_schedule"]
+__all__ = [
+    "Schedule",
+    "ScheduleError",
+    "max_interval",
+    "merged_max_interval",
+    "next_runs",
+    "parse_schedule",
+]
 
 MONTHS = {m: i for i, m in enumerate("JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split(), start=1)}
 DAYS = {name: i for i, name in enumerate(("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"), start=1)}
-LAST_AWS_YEAR = 2199
-CYCLE_START, CYCLE_END = date(2001, 1, 1), date(2056, 12, 31)
+FIRST_AWS_YEAR, LAST_AWS_YEAR = 1970, 2199
+RECURRING_YEARS = 56  # two 28-year Gregorian cycles
 _RATE = re.compile(r"^rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)$", re.IGNORECASE)
 _CRON = re.compile(r"^cron\((.*)\)$", re.IGNORECASE | re.DOTALL)
 _AT = re.compile(r"^at\((.*)\)$", re.IGNORECASE)
@@ -59,15 +79,34 @@ class ScheduleError(ValueError):
 class Schedule:
     expression: str
     kind: str  # "cron" | "rate" | "at"
-    max_interval: timedelta | None  # None: runs once or stops (no recurring bound)
+    max_interval: timedelta | None  # longest gap between two runs while it runs; None: it runs once
+    starts: date | None = None  # first day it runs, when its year field starts after 1970 (else None)
+    ends: date | None = None  # last day it runs, when its year field stops before 2199 (else None)
 
     @property
     def max_interval_hours(self) -> float | None:
         return None if self.max_interval is None else self.max_interval.total_seconds() / 3600
 
+    @property
+    def recurs_for_good(self) -> bool:
+        return self.kind == "rate" or (self.kind == "cron" and self.ends is None)
+
+
+@dataclass(frozen=True)
+class _Cron:
+    expression: str
+    times: tuple[int, ...]  # minutes of the day, sorted
+    months: frozenset[int]
+    years: frozenset[int]
+    open_ended: bool  # the year field runs to the last year AWS accepts
+    day_matches: DayMatcher
+
+    def runs_on(self, day: date) -> bool:
+        return day.year in self.years and day.month in self.months and self.day_matches(day)
+
 
 def max_interval(expression: str) -> timedelta | None:
-    """The longest time between two consecutive runs; ``None`` when the schedule does not recur."""
+    """The longest time between two consecutive runs; ``None`` when it runs only once."""
     return parse_schedule(expression).max_interval
 
 
@@ -76,26 +115,100 @@ def parse_schedule(expression: str) -> Schedule:
     text = expression.strip()
     rate = _RATE.match(text)
     if rate:
-        value, unit = int(rate.group(1)), rate.group(2).lower().rstrip("s")
-        if value < 1:
-            raise ScheduleError(f"{expression!r}: a rate must be at least 1")
-        return Schedule(expression, "rate", timedelta(minutes=value * _UNIT_MINUTES[unit]))
-    if _AT.match(text):
-        return Schedule(expression, "at", None)
-    cron = _CRON.match(text)
-    if not cron:
+        return Schedule(expression, "rate", _rate_interval(expression, rate))
+    at = _AT.match(text)
+    if at:
+        when = _at_time(expression, at.group(1))
+        return Schedule(expression, "at", None, starts=when.date(), ends=when.date())
+    cron = _parse_cron(expression)
+    walk = _walk(cron, since_year=None)
+    if walk.runs == 0:
+        raise ScheduleError(f"{expression!r}: never fires")
+    starts = walk.first if min(cron.years) > FIRST_AWS_YEAR else None
+    ends = None if cron.open_ended else walk.last
+    return Schedule(expression, "cron", walk.longest, starts=starts, ends=ends)
+
+
+def merged_max_interval(expressions: Iterable[str], *, since: date | None = None) -> timedelta | None:
+    """The longest gap between consecutive runs of all ``expressions`` together (the union of
+    their run times), from the year of ``since`` on. ``at()`` expressions are one-off runs and
+    do not bound a recurring gap. ``None`` when fewer than two runs remain. Raises
+    :class:`ScheduleError` for an invalid expression."""
+    rates: list[timedelta] = []
+    crons: list[_Cron] = []
+    for expression in dict.fromkeys(expressions):
+        text = expression.strip()
+        rate = _RATE.match(text)
+        if rate:
+            rates.append(_rate_interval(expression, rate))
+        elif _AT.match(text):
+            parse_schedule(expression)  # validates the timestamp
+        else:
+            crons.append(_parse_cron(expression))
+    cron_gap = _walk(*crons, since_year=None if since is None else since.year).longest if crons else None
+    bounds = [*rates, *([cron_gap] if cron_gap is not None else [])]
+    return min(bounds, default=None)
+
+
+def next_runs(expression: str, after: datetime, count: int = 1) -> list[datetime]:
+    """The next ``count`` run times strictly after ``after`` (same time zone as ``after``; AWS
+    evaluates Backup and SSM cron in UTC unless a time zone is set). ``rate()`` has no fixed
+    phase (it counts from its creation) and is refused."""
+    text = expression.strip()
+    if _RATE.match(text):
+        raise ScheduleError(f"{expression!r}: a rate() has no fixed run times")
+    at = _AT.match(text)
+    if at:
+        when = _at_time(expression, at.group(1)).replace(tzinfo=after.tzinfo)
+        return [when] if when > after and count > 0 else []
+    cron = _parse_cron(expression)
+    found: list[datetime] = []
+    day = after.date()
+    last = date(max(cron.years), 12, 31)
+    while len(found) < count and day <= last:
+        if cron.runs_on(day):
+            for minute in cron.times:
+                at_time = datetime.combine(day, time(minute // 60, minute % 60), tzinfo=after.tzinfo)
+                if at_time > after:
+                    found.append(at_time)
+                    if len(found) == count:
+                        break
+        day += timedelta(days=1)
+    return found
+
+
+def _rate_interval(expression: str, rate: re.Match[str]) -> timedelta:
+    value, unit = int(rate.group(1)), rate.group(2).lower().rstrip("s")
+    if value < 1:
+        raise ScheduleError(f"{expression!r}: a rate must be at least 1")
+    return timedelta(minutes=value * _UNIT_MINUTES[unit])
+
+
+def _at_time(expression: str, text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise ScheduleError(f"{expression!r}: {exc}") from exc
+
+
+@lru_cache(maxsize=512)
+def _parse_cron(expression: str) -> _Cron:
+    match = _CRON.match(expression.strip())
+    if not match:
         raise ScheduleError(f"{expression!r}: expected cron(...), rate(...) or at(...)")
-    return Schedule(expression, "cron", _cron_max_interval(expression, cron.group(1).split()))
-
-
-def _cron_max_interval(expression: str, fields: list[str]) -> timedelta | None:
+    fields = [f.upper() for f in match.group(1).split()]
+    if len(fields) == 7:
+        # Systems Manager's optional leading seconds field: one number keeps one run a minute.
+        seconds = fields.pop(0)
+        if not seconds.isdigit() or int(seconds) > 59:
+            raise ScheduleError(f"{expression!r}: the seconds field must be one number 0-59, got {seconds!r}")
     if len(fields) != 6:
-        raise ScheduleError(f"{expression!r}: AWS cron has 6 fields, got {len(fields)}")
-    minute_f, hour_f, dom_f, month_f, dow_f, year_f = (f.upper() for f in fields)
+        raise ScheduleError(f"{expression!r}: AWS cron has 6 fields (7 with seconds), got {len(fields)}")
+    minute_f, hour_f, dom_f, month_f, dow_f, year_f = fields
     minutes = _values(minute_f, 0, 59, {}, expression)
     hours = _values(hour_f, 0, 23, {}, expression)
     months = _values(month_f, 1, 12, MONTHS, expression)
-    years = _values(year_f, 1970, LAST_AWS_YEAR, {}, expression)
+    years = _values(year_f, FIRST_AWS_YEAR, LAST_AWS_YEAR, {}, expression)
     if dom_f == "?" and dow_f == "?":
         raise ScheduleError(f"{expression!r}: day-of-month and day-of-week cannot both be '?'")
     if dom_f != "?" and dow_f != "?":
@@ -106,38 +219,106 @@ def _cron_max_interval(expression: str, fields: list[str]) -> timedelta | None:
         else:
             raise ScheduleError(f"{expression!r}: one of day-of-month and day-of-week must be '?'")
     day_matches = _dom_matcher(dom_f, expression) if dom_f != "?" else _dow_matcher(dow_f, expression)
-    times = sorted(h * 60 + m for h in hours for m in minutes)
-    if year_f == "*":
-        start, end = CYCLE_START, CYCLE_END
-    elif LAST_AWS_YEAR in years:
-        start, end = date(max(min(years), CYCLE_START.year), 1, 1), date(LAST_AWS_YEAR, 12, 31)
+    return _Cron(
+        expression,
+        tuple(sorted(h * 60 + m for h in hours for m in minutes)),
+        frozenset(months),
+        frozenset(years),
+        _open_ended(year_f),
+        day_matches,
+    )
+
+
+def _open_ended(year_field: str) -> bool:
+    """Does the year field run to the last year AWS accepts (``*``, ``*/2``, ``2024/1``, ``...-2199``)?"""
+    for part in year_field.split(","):
+        base, _, step = part.partition("/")
+        if base == "*" or (step and "-" not in base):
+            return True
+        if "-" in base and base.split("-", 1)[1] == str(LAST_AWS_YEAR):
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class _Walk:
+    runs: int
+    longest: timedelta | None  # None: fewer than two runs
+    first: date | None
+    last: date | None
+
+
+@dataclass(frozen=True)
+class _YearRuns:
+    runs: int
+    first_day: int  # day of the year, 0-based
+    first_minute: int
+    last_day: int
+    last_minute: int
+    longest: int  # minutes, 0 when the year has a single run
+
+
+def _walk(*crons: _Cron, since_year: int | None) -> _Walk:
+    """Walk the union of the crons' runs over the years that matter (see the module docstring)."""
+    first_year = min(min(c.years) for c in crons)
+    lo = first_year if since_year is None else max(since_year, first_year)
+    bounded_last = max((max(c.years) for c in crons if not c.open_ended), default=lo)
+    if any(c.open_ended for c in crons):
+        hi = min(LAST_AWS_YEAR, max(lo, bounded_last) + RECURRING_YEARS - 1)
     else:
-        _require_a_run(expression, years, months, day_matches)
-        return None  # the schedule stops after its last year: nothing bounds the gap after it
-    matched: list[date] = []
-    day = start
-    while day <= end:
-        if day.month in months and day.year in years and day_matches(day):
-            matched.append(day)
+        hi = bounded_last
+    cache: dict[tuple[bool, int, tuple[int, ...]], _YearRuns | None] = {}
+    runs, longest = 0, 0
+    previous: int | None = None  # absolute minute of the last run so far
+    first: date | None = None
+    last: date | None = None
+    for year in range(lo, hi + 1):
+        active = tuple(i for i, c in enumerate(crons) if year in c.years)
+        if not active:
+            continue
+        key = (calendar.isleap(year), date(year, 1, 1).weekday(), active)
+        if key not in cache:
+            cache[key] = _year_runs(year, [crons[i] for i in active])
+        summary = cache[key]
+        if summary is None:
+            continue
+        origin = date(year, 1, 1).toordinal()
+        start = (origin + summary.first_day) * 1440 + summary.first_minute
+        if previous is not None:
+            longest = max(longest, start - previous)
+        longest = max(longest, summary.longest)
+        previous = (origin + summary.last_day) * 1440 + summary.last_minute
+        runs += summary.runs
+        first = first or date.fromordinal(origin + summary.first_day)
+        last = date.fromordinal(origin + summary.last_day)
+    return _Walk(runs, timedelta(minutes=longest) if runs > 1 else None, first, last)
+
+
+def _year_runs(year: int, crons: Sequence[_Cron]) -> _YearRuns | None:
+    """The runs of ``crons`` together within one year (the year's calendar decides them all)."""
+    merged: dict[tuple[int, ...], tuple[tuple[int, ...], int]] = {}  # mask -> (times, longest gap within the day)
+    runs, longest = 0, 0
+    first: tuple[int, int] | None = None
+    last: tuple[int, int] | None = None
+    day = date(year, 1, 1)
+    for offset in range(366 if calendar.isleap(year) else 365):
+        mask = tuple(i for i, c in enumerate(crons) if day.month in c.months and c.day_matches(day))
         day += timedelta(days=1)
-    if not matched:
-        raise ScheduleError(f"{expression!r}: never fires")
-    if len(matched) == 1:
-        return None  # a single day in the whole range: it runs and stops
-    gaps = [b - a for a, b in itertools.pairwise(times)]
-    longest = max(gaps, default=0)
-    for first, second in itertools.pairwise(matched):
-        longest = max(longest, (second - first).days * 1440 - times[-1] + times[0])
-    return timedelta(minutes=longest)
-
-
-def _require_a_run(expression: str, years: set[int], months: set[int], day_matches: DayMatcher) -> None:
-    for year in sorted(years):
-        for month in sorted(months):
-            for day in range(1, calendar.monthrange(year, month)[1] + 1):
-                if day_matches(date(year, month, day)):
-                    return
-    raise ScheduleError(f"{expression!r}: never fires")
+        if not mask:
+            continue
+        if mask not in merged:
+            times = tuple(sorted({t for i in mask for t in crons[i].times}))
+            merged[mask] = times, max((b - a for a, b in itertools.pairwise(times)), default=0)
+        times, within = merged[mask]
+        if last is not None:
+            longest = max(longest, (offset - last[0]) * 1440 - last[1] + times[0])
+        longest = max(longest, within)
+        first = first or (offset, times[0])
+        last = (offset, times[-1])
+        runs += len(times)
+    if first is None or last is None:
+        return None
+    return _YearRuns(runs, first[0], first[1], last[0], last[1], longest)
 
 
 def _number(token: str, names: dict[str, int], expression: str) -> int:
