@@ -20,6 +20,9 @@ Opt-in (https://docs.aws.amazon.com/aws-backup/latest/devguide/assigning-resourc
 resource type that is explicitly assigned (an ARN pattern naming the type) is backed up even
 when the type is not opted in, except Aurora (and Neptune, DocumentDB); resources picked only
 by tags or by ``*`` need the type opted in. :attr:`Match.explicit_type` tells which case applies.
+A pattern names a type when its service and the resource type in front of the resource id are
+literal (``arn:aws:ec2:*:*:volume/*``, ``arn:aws:rds:*:*:db:*``, a full ARN); ``arn:aws:*`` or
+``arn:aws:ec2:*:*:*`` match many types and name none, so opt-in applies to what they pick.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["Match", "arn_matches", "match_selection"]
+__all__ = ["Match", "arn_matches", "match_selection", "names_resource_type"]
 
 TAG_PREFIX = "aws:ResourceTag/"
 TagsFn = Callable[[], Mapping[str, str]]
@@ -50,6 +53,15 @@ def _pattern(glob: str) -> re.Pattern[str]:
 def arn_matches(pattern: str, arn: str) -> bool:
     """``*`` matches any run of characters, ``:`` and ``/`` included (AWS Backup's ARN wildcards)."""
     return bool(_pattern(pattern).match(arn))
+
+
+def names_resource_type(pattern: str) -> bool:
+    """Does an ARN pattern name one resource type (service and type literal, see the module doc)?"""
+    parts = pattern.split(":", 5)
+    if len(parts) < 6 or not parts[2] or "*" in parts[2]:
+        return False
+    resource_type = re.split(r"[/:]", parts[5], maxsplit=1)[0]
+    return bool(resource_type) and "*" not in resource_type
 
 
 def _tag_key(key: str) -> str:
@@ -106,4 +118,4 @@ def match_selection(selection: Mapping[str, Any], arn: str, tags: TagsFn) -> Mat
     how = "all supported resources" if not resources else f"Resources {pattern}"
     if conditions:
         how += f" with Conditions {_describe(conditions)}"
-    return Match(how, explicit_type=bool(resources) and pattern != "*")
+    return Match(how, explicit_type=bool(resources) and names_resource_type(pattern))

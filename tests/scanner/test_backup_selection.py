@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from scanner.analysis.backup_selection import arn_matches, match_selection
+from scanner.analysis.backup_selection import arn_matches, match_selection, names_resource_type
 
 VOL = "arn:aws:ec2:eu-west-1:123456789012:volume/vol-0abc"
 DB = "arn:aws:rds:eu-west-1:123456789012:db:billing"
@@ -46,6 +46,11 @@ def cond(op: str, key: str, value: str) -> dict[str, Any]:
          ("all supported resources with Conditions StringNotEquals(aws:ResourceTag/env=dev)", False)),
         ({"Conditions": cond("StringNotLike", "env", "dev*")}, VOL, {"env": "dev-1"}, None),
         ({"Conditions": cond(EQ, "env", "Prod")}, VOL, {"env": "prod"}, None),  # case sensitive
+        # wildcard patterns that name no resource type: opt-in applies (explicit_type False)
+        ({"Resources": ["arn:aws:*"]}, VOL, {}, ("Resources arn:aws:*", False)),
+        ({"Resources": ["arn:aws:ec2:*:*:*"]}, VOL, {}, ("Resources arn:aws:ec2:*:*:*", False)),
+        ({"Resources": ["arn:aws:*:*:*:volume/*"]}, VOL, {}, ("Resources arn:aws:*:*:*:volume/*", False)),
+        ({"Resources": ["arn:aws:rds:*:*:db:*"]}, DB, {}, ("Resources arn:aws:rds:*:*:db:*", True)),
     ],
 )
 def test_match_selection(selection, arn, tags, expected):
@@ -64,3 +69,23 @@ def test_arn_wildcards_span_separators():
     assert arn_matches("arn:aws:ec2:*:*:volume/*", VOL)
     assert not arn_matches("arn:aws:ec2:us-east-1:*:volume/*", VOL)
     assert arn_matches("*", DB)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "named"),
+    [
+        ("arn:aws:ec2:*:*:volume/*", True),
+        ("arn:aws:dynamodb:*:*:table/*", True),
+        ("arn:aws:rds:*:*:cluster:*", True),
+        (VOL, True),
+        ("arn:aws:s3:::my-bucket", True),
+        ("*", False),
+        ("arn:aws:*", False),
+        ("arn:aws:ec2:*", False),
+        ("arn:aws:ec2:*:*:*", False),
+        ("arn:aws:ec2:*:*:vol*", False),
+        ("arn:aws:*:*:*:volume/*", False),
+    ],
+)
+def test_names_resource_type(pattern, named):
+    assert names_resource_type(pattern) is named
