@@ -54,19 +54,18 @@ def _split(values: Iterable[str]) -> list[str]:
 
 
 def _parse_settings(pairs: Sequence[str]) -> dict[str, Any]:
+    from scanner.settings import SettingError, parse_text
+
     settings: dict[str, Any] = {}
     for pair in pairs:
         key, sep, raw = pair.partition("=")
         if not sep or not key.strip():
             raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--set")
-        value: Any = raw.strip()
-        for cast in (int, float):
-            try:
-                value = cast(raw)
-                break
-            except ValueError:
-                continue
-        settings[key.strip().replace("-", "_")] = value
+        name = key.strip().replace("-", "_")
+        try:
+            settings[name] = parse_text(name, raw)
+        except SettingError as exc:
+            raise click.BadParameter(str(exc), param_hint="--set") from exc
     return settings
 
 
@@ -199,7 +198,12 @@ def _load_registry() -> dict[str, Any]:
     "control MET -> NOT_MET, since the account's previous stored run), new-fail (anything newly FAIL), or none.",
 )
 @click.option(
-    "--set", "set_pairs", multiple=True, metavar="KEY=VALUE", help="A check setting, e.g. root_unused_days=30."
+    "--set",
+    "set_pairs",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A check setting, e.g. root_unused_days=30 or admin_ports=22,3389 (lists are comma separated); "
+    "`govscan checks` lists each check's settings.",
 )
 @click.option(
     "--rpo-hours",
@@ -465,7 +469,9 @@ def _print_summary(run: ScanRun, json_path: str | None) -> None:
 @main.command("checks")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def checks_command(fmt: str) -> None:
-    """List every check: id, severity, scope, criteria, IAM permissions and title."""
+    """List every check: id, severity, scope, criteria, IAM permissions, settings and title."""
+    from scanner.settings import for_checks
+
     registry = _load_registry()
     if fmt == "json":
         import json
@@ -478,6 +484,7 @@ def checks_command(fmt: str) -> None:
                 "scope": s.scope.value,
                 "criteria": list(s.criteria),
                 "permissions": list(s.permissions),
+                "settings": [setting.name for setting in for_checks([s.id])],
                 "rationale": s.rationale,
             }
             for s in registry.values()
@@ -492,7 +499,10 @@ def checks_command(fmt: str) -> None:
             f"{', '.join(spec.criteria):<22}  {spec.title}"
         )
         click.echo(f"{'':<{width}}  {'':<8}  {'':<8}  {'':<22}    {', '.join(spec.permissions)}")
-    click.echo(f"\n{len(registry)} checks.")
+        if used := for_checks([spec.id]):
+            names = ", ".join(f"{s.name} ({s.expected()}, default {s.default})" for s in used)
+            click.echo(f"{'':<{width}}  {'':<8}  {'':<8}  {'':<22}    settings: {names}")
+    click.echo(f"\n{len(registry)} checks. Settings are changed with `govscan scan --set name=value`.")
 
 
 @main.command("controls")

@@ -60,12 +60,17 @@ headers and ``key =`` lines to find them.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from scanner.regions import UPGRADE_HINT, partition_of, unknown_region_problems
+from scanner.settings import SettingError
+from scanner.settings import validate as validate_setting
 
 ROLE_ARN = re.compile(r"^arn:aws(-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 # https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html (ExternalId)
@@ -279,8 +284,8 @@ class _Validator:
             if key == "external_id" and not EXTERNAL_ID.match(value):
                 self.error(at, "an external id is 2 to 1224 characters of letters, digits and +=,.@:/-_")
                 return None
-            if key == "home_region" and not REGION.match(value):
-                self.error(at, f"not a region name ({value!r}), e.g. us-east-1")
+            if key == "home_region" and (problems := unknown_region_problems([value])):
+                self.error(at, f"{problems[0]} ({UPGRADE_HINT})")
                 return None
             return value
         if key == "regions":
@@ -294,7 +299,7 @@ class _Validator:
             if isinstance(value, bool) or not isinstance(value, int | float):
                 self.error(at, f"expected a number of hours, got {_type_name(value)}")
                 return None
-            if value <= 0:
+            if not math.isfinite(value) or value <= 0:
                 self.error(at, f"must be a positive number of hours, got {value}")
                 return None
             return value
@@ -312,6 +317,9 @@ class _Validator:
         bad = [v for v in value if not isinstance(v, str) or not REGION.match(v)]
         if bad:
             self.error(at, f"not region names: {', '.join(repr(b) for b in bad)} (expected e.g. us-east-1)")
+            return None
+        if problems := unknown_region_problems(value):
+            self.error(at, f"{'; '.join(problems)} ({UPGRADE_HINT})")
             return None
         dupes = sorted({v for v in value if value.count(v) > 1})
         if dupes:
@@ -333,7 +341,10 @@ class _Validator:
             elif isinstance(setting, dict):
                 self.error(where, "a setting is a string, number, boolean or array, not a table")
             else:
-                clean[name] = setting
+                try:
+                    clean[name] = validate_setting(name, setting)
+                except SettingError as exc:
+                    self.error(where, str(exc))
         return clean
 
     def account(self, label: str, raw: Any, defaults: Mapping[str, Any]) -> AccountConfig | None:
@@ -364,9 +375,20 @@ class _Validator:
         elif own.get("all_regions"):
             merged.pop("regions", None)
         settings = {**defaults.get("settings", {}), **own.get("settings", {})}
+        regions = tuple(merged.get("regions", ()))
+        home = merged.get("home_region") or (regions[0] if regions else "us-east-1")
+        if regions and home not in regions:
+            self.error((*where, "home_region"), f"{home} is not one of the account's regions ({', '.join(regions)})")
+        if role and ROLE_ARN.match(role) and partition_of(home):
+            role_partition = role.split(":")[1]
+            if partition_of(home) != role_partition:
+                self.error(
+                    (*where, "role_arn"),
+                    f"the role is in partition {role_partition} but the home region {home} is in "
+                    f"{partition_of(home)}: set home_region (or regions) to a region of {role_partition}",
+                )
         if len(self.issues) > before:
             return None
-        regions = tuple(merged.get("regions", ()))
         return AccountConfig(
             label=label,
             role_arn=role,
@@ -374,7 +396,7 @@ class _Validator:
             profile=merged.get("profile"),
             regions=regions,
             all_regions=bool(merged.get("all_regions", False)),
-            home_region=merged.get("home_region") or (regions[0] if regions else "us-east-1"),
+            home_region=home,
             rpo_hours=merged.get("rpo_hours"),
             rto_hours=merged.get("rto_hours"),
             settings=settings,

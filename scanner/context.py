@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from scanner.gateway import CallFailed, Gateway
 from scanner.models import GLOBAL_REGION, CheckSpec, Finding, Scope, Status
 from scanner.permissions import iam_action
+from scanner.settings import INT, NUMBER, SETTINGS
 
 T = TypeVar("T")
 
@@ -54,7 +55,17 @@ class CheckContext:
         return GLOBAL_REGION if self.spec.scope is Scope.GLOBAL else self.region
 
     def setting(self, name: str, default: Any) -> Any:
-        """A scan setting (CLI option or accounts file), e.g. ``root_unused_days``."""
+        """A scan setting (CLI option or accounts file), e.g. ``root_unused_days``.
+
+        Only settings declared in :mod:`scanner.settings` exist (validated there before the
+        scan); a number default must be the documented one.
+        """
+        declared = SETTINGS.get(name)
+        if declared is None:
+            raise LookupError(f"check {self.spec.id} reads {name!r}, which scanner.settings does not declare")
+        if declared.kind in (INT, NUMBER) and default != declared.default:
+            raise LookupError(f"check {self.spec.id} defaults {name} to {default!r}; scanner.settings says "
+                              f"{declared.default!r}")
         value = self.settings.get(name)
         return default if value is None else value
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from scanner.catalog import Catalog, load_catalog
 from scanner.models import CheckSpec
 from scanner.registry import load_checks
+from scanner.settings import SETTINGS, for_checks
 
 
 def _cell(text: str) -> str:
@@ -35,6 +36,24 @@ def checks_markdown(registry: Mapping[str, CheckSpec]) -> str:
             f"| [`{spec.id}`](#{spec.id}) | {_cell(spec.title)} | {spec.severity.value} | {spec.scope.value} "
             f"| {', '.join(spec.criteria)} |"
         )
+    lines += [
+        "",
+        "## Settings",
+        "",
+        "Thresholds and lists the checks read: `govscan scan --set name=value` (lists comma separated),",
+        "or a `[defaults.settings]` / `[accounts.<label>.settings]` table in the accounts file (TOML",
+        "values, lists as arrays). An unknown name or a value out of range is an error before anything",
+        "is scanned.",
+        "",
+        "| setting | value | default | used by | meaning |",
+        "|---|---|---|---|---|",
+    ]
+    for setting in SETTINGS.values():
+        default = "unset" if setting.default is None else str(setting.default)
+        lines.append(
+            f"| `{setting.name}` | {setting.expected()} | {_cell(default)} "
+            f"| {', '.join(f'`{c}`' for c in setting.checks)} | {_cell(setting.help)} e.g. `{setting.example}` |"
+        )
     for spec in registry.values():
         lines += [
             "",
@@ -47,6 +66,8 @@ def checks_markdown(registry: Mapping[str, CheckSpec]) -> str:
             "",
             f"Permissions: {', '.join(f'`{p}`' for p in spec.permissions)}",
         ]
+        if used := [setting.name for setting in for_checks([spec.id])]:
+            lines += ["", f"Settings: {', '.join(f'[`{name}`](#settings)' for name in used)}"]
         if spec.remediation:
             lines += ["", f"Remediation: {spec.remediation}"]
     return "\n".join(lines) + "\n"

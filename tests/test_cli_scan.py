@@ -140,6 +140,8 @@ def test_denied_call_never_shows_as_pass_or_fail(moto_endpoint: str, tmp_path: P
         (["--fail-on", "sometimes"], "--fail-on takes"),
         (["--regions", "us-esat-1"], "'us-esat-1' is not an AWS region (did you mean us-east-1?)"),
         (["--regions", ","], "--regions is empty"),
+        (["--set", "root_unusd_days=3"], "did you mean root_unused_days?"),
+        (["--set", "backup_retention_days=90"], "backup_retention_days must be an integer from 1 to 35"),
         (["--out", "o", "--bundle", "/"], "is a directory"),
     ],
 )

@@ -33,7 +33,7 @@ def test_the_shipped_example_is_valid() -> None:
     clinic, retail, logistics, lab = config.accounts
     assert clinic.role_arn == "arn:aws:iam::111122223333:role/GovscanReadOnly"
     assert clinic.account_id == "111122223333"
-    assert clinic.external_id == "clinic-7f3c9a2e"
+    assert clinic.external_id == "clinic-7f3c9a2e41d8"
     assert clinic.profile == "partner-govscan"
     assert clinic.regions == ("us-east-1", "eu-west-1") and clinic.home_region == "us-east-1"
     assert clinic.check_settings == {
@@ -229,6 +229,35 @@ MALFORMED = [
         ["accounts.toml:3: accounts.clinic.external_id: an external id is 2 to 1224 characters of letters, "
          "digits and +=,.@:/-_"],
         id="external-id-too-short",
+    ),
+    pytest.param(
+        '[defaults.settings]\nroot_unusd_days = 30\nfree_mail_domains = [1]\n',
+        ["accounts.toml: no accounts: add an [accounts.<label>] table per account",
+         "accounts.toml:2: defaults.settings.root_unusd_days: unknown setting 'root_unusd_days' (did you mean "
+         "root_unused_days?); `govscan checks` and docs/checks.md list the settings",
+         "accounts.toml:3: defaults.settings.free_mail_domains: free_mail_domains must be a list of strings; "
+         "not valid: 1"],
+        id="unknown-and-mistyped-settings",
+    ),
+    pytest.param(
+        '[defaults]\nregions = ["us-esat-1"]\nrpo_hours = nan\n',
+        ["accounts.toml: no accounts: add an [accounts.<label>] table per account",
+         "accounts.toml:2: defaults.regions: 'us-esat-1' is not an AWS region (did you mean us-east-1?) "
+         "(a region launched after the installed botocore needs `pip install -U botocore`)",
+         "accounts.toml:3: defaults.rpo_hours: must be a positive number of hours, got nan"],
+        id="unknown-region-and-nan",
+    ),
+    pytest.param(
+        f'[accounts.clinic]\nrole_arn = "{GOOD_ROLE}"\nexternal_id = "x1"\nregions = ["eu-west-1"]\n'
+        'home_region = "us-east-1"\n',
+        ["accounts.toml:5: accounts.clinic.home_region: us-east-1 is not one of the account's regions (eu-west-1)"],
+        id="home-region-not-scanned",
+    ),
+    pytest.param(
+        '[accounts.gov]\nrole_arn = "arn:aws-us-gov:iam::111122223333:role/S"\nexternal_id = "x1"\n',
+        ["accounts.toml:2: accounts.gov.role_arn: the role is in partition aws-us-gov but the home region "
+         "us-east-1 is in aws: set home_region (or regions) to a region of aws-us-gov"],
+        id="partition-mismatch",
     ),
 ]
 
