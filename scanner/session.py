@@ -107,8 +107,7 @@ def connect(options: ConnectOptions, calls: CallLog | None = None) -> Connection
             metadata = refresh()
         except CallFailed as exc:
             raise TargetUnreachable(
-                f"Could not assume {options.role_arn}: {exc.error_code}. Check the role's trust policy "
-                "(principal and sts:ExternalId condition) and the --external-id you passed."
+                f"Could not assume {options.role_arn}: {_cause(exc)}. {_advice(exc, options)}"
             ) from exc
         credentials = RefreshableCredentials.create_from_metadata(
             metadata=metadata, refresh_using=refresh, method="sts-assume-role"
@@ -120,7 +119,9 @@ def connect(options: ConnectOptions, calls: CallLog | None = None) -> Connection
     try:
         identity = gateway.read("sts", "GetCallerIdentity", options.home_region)[1] or {}
     except CallFailed as exc:
-        raise TargetUnreachable(f"Credentials were rejected ({exc.error_code}): {exc}") from exc
+        raise TargetUnreachable(
+            f"Could not confirm who we are (sts:GetCallerIdentity): {_cause(exc)}. {_advice(exc, options)}"
+        ) from exc
     arn = str(identity.get("Arn", ""))
     return Connection(
         gateway=gateway,
@@ -129,3 +130,53 @@ def connect(options: ConnectOptions, calls: CallLog | None = None) -> Connection
         principal_arn=arn,
         role_arn=options.role_arn,
     )
+
+
+_NETWORK_ERRORS = frozenset(
+    {
+        "EndpointConnectionError",
+        "ConnectTimeoutError",
+        "ReadTimeoutError",
+        "ConnectionClosedError",
+        "ProxyConnectionError",
+    }
+)
+_BAD_CREDENTIALS = frozenset(
+    {
+        "InvalidClientTokenId",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "SignatureDoesNotMatch",
+        "UnrecognizedClientException",
+    }
+)
+
+
+def _cause(exc: CallFailed) -> str:
+    message = exc.call.error_message or ""
+    return f"{exc.error_code} ({message})" if message and message != exc.error_code else exc.error_code
+
+
+def _advice(exc: CallFailed, options: ConnectOptions) -> str:
+    """What to do next, by kind of failure (a network error is not a rejected credential)."""
+    code = exc.error_code
+    if code in _NETWORK_ERRORS:
+        where = options.endpoint_url or f"the STS endpoint of {options.home_region}"
+        return f"{where} could not be reached: check the network or proxy, the region, or --endpoint-url."
+    if code in ("NoCredentialsError", "PartialCredentialsError", "ProfileNotFound"):
+        return (
+            "No usable starting credentials: pass --profile (or profile = in the accounts file), or set "
+            "AWS_PROFILE / the AWS_ACCESS_KEY_ID variables, or sign in (aws sso login)."
+        )
+    if code in _BAD_CREDENTIALS:
+        return (
+            "The starting credentials are invalid or expired: refresh them (aws sso login, or new keys) "
+            "and check the profile."
+        )
+    if options.role_arn and code in ("AccessDenied", "AccessDeniedException"):
+        return (
+            "The role's trust policy did not admit these credentials: check its principal (the partner "
+            "account or role govscan runs as) and its sts:ExternalId condition against the external id "
+            "given (--external-id, or external_id in the accounts file)."
+        )
+    return "Check the credentials and, for a role, its trust policy and external id."

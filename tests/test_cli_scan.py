@@ -240,3 +240,10 @@ def test_all_regions_without_describe_regions_is_not_exit_0(moto_endpoint: str, 
     )
     assert code == 1, output
     assert "--all-regions needs ec2:DescribeRegions" in output
+
+
+def test_unreachable_endpoint_is_not_called_rejected_credentials(tmp_path: Path) -> None:
+    code, output = scan(["--endpoint-url", "http://127.0.0.1:9", "--regions", "us-east-1", "--no-store"])
+    assert code == 3, output
+    assert "EndpointConnectionError" in output and "http://127.0.0.1:9 could not be reached" in output
+    assert "rejected" not in output and "trust policy" not in output
