@@ -4,7 +4,7 @@ and the account's own Automation runbooks (OPE-002.1)."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from scanner.analysis.schedule import ScheduleError, parse_schedule
@@ -14,6 +14,7 @@ from scanner.models import Finding, Scope, Severity, Status
 from scanner.registry import check
 
 INSTANCE = "AWS::EC2::Instance"
+MAX_LISTED = 20
 MANAGED = "AWS::SSM::ManagedInstance"
 PATCH_DOCUMENTS = frozenset({"AWS-RunPatchBaseline", "AWS-RunPatchBaselineAssociation", "AWS-InstallWindowsUpdates"})
 PATCH_GROUP_TAGS = ("Patch Group", "PatchGroup")  # both spellings are honoured by Patch Manager
@@ -159,8 +160,12 @@ def ssm_patch_baseline(ctx: CheckContext) -> Iterator[Finding]:
             in_force.setdefault((system, groups.get(info["InstanceId"])), []).append(info["InstanceId"])
     rows: list[dict[str, Any]] = []
     for (system, group), instances in sorted(in_force.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
+        # A patch group has one baseline per operating system; an instance whose OS has none in
+        # its group is patched with the region's default baseline for that OS.
         baseline_id = registered.get((group, system)) if group else None
         source = f"patch group {group}" if baseline_id else "default baseline"
+        if group and baseline_id is None:
+            source += f" (patch group {group} has no baseline for {system})"
         if baseline_id is None:
             baseline_id = ctx.read("ssm", "GetDefaultPatchBaseline", OperatingSystem=system)["BaselineId"]
         baseline = ctx.read("ssm", "GetPatchBaseline", BaselineId=baseline_id)
@@ -204,11 +209,190 @@ def _operation(parameters: Mapping[str, Any] | None) -> str | None:
     return str(values[0]) if isinstance(values, list) and values else None
 
 
-def _interval(expression: str | None) -> float | None:
+def _recurrence(expression: str | None) -> tuple[float | None, str | None]:
+    """(longest hours between two runs, why the schedule does not recur) for an SSM schedule."""
+    if not expression:
+        return None, "no schedule (runs only when created or when its targets change)"
     try:
-        return parse_schedule(expression).max_interval_hours if expression else None
-    except ScheduleError:
+        parsed = parse_schedule(expression)
+    except ScheduleError as error:
+        return None, f"schedule not understood ({error})"
+    if parsed.max_interval_hours is not None:
+        return parsed.max_interval_hours, None
+    if parsed.kind == "at":
+        return None, f"runs once ({expression}), it does not recur"
+    return None, f"does not recur ({expression} stops after its last run)"
+
+
+def _instant(text: str) -> datetime | None:
+    """An ISO 8601 window date. Without an offset AWS reads it in the window's ScheduleTimezone;
+    it is taken as UTC here (at most 14 hours off)."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
         return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _window_problems(ctx: CheckContext, window: Mapping[str, Any]) -> list[str]:
+    problems: list[str] = []
+    if not window.get("Enabled", True):
+        problems.append("window disabled")
+    end = window.get("EndDate")
+    if end:
+        moment = _instant(str(end))
+        if moment is None:
+            problems.append(f"window end date {end} not understood")
+        elif moment <= ctx.now:
+            problems.append(f"window ended on {end}")
+    return problems
+
+
+def _target_text(key: str, values: list[str]) -> str:
+    return f"{key}={','.join(values)}"
+
+
+class TargetResolver:
+    """Which managed instances a list of SSM targets reaches.
+
+    Resolved: ``InstanceIds`` (``*`` is every managed instance), ``tag:<key>`` and ``tag-key``
+    against the EC2 instance tags (``DescribeInstances``, read only when a tag target exists),
+    and a maintenance window task's ``WindowTargetIds`` through the window's registered targets.
+    Not resolved, and reported as such: resource groups (``resource-groups:*``), any other key,
+    and tag targets for hybrid (``mi-``) managed instances, whose tags are not read.
+    """
+
+    def __init__(self, ctx: CheckContext, managed: list[str]) -> None:
+        self.ctx = ctx
+        self.managed = managed
+        self._tags: dict[str, dict[str, str]] | None = None
+
+    def tags(self) -> dict[str, dict[str, str]]:
+        if self._tags is None:
+            reservations = self.ctx.read("ec2", "DescribeInstances").get("Reservations", [])
+            self._tags = {
+                i["InstanceId"]: {t["Key"]: t.get("Value", "") for t in i.get("Tags", [])}
+                for r in reservations
+                for i in r.get("Instances", [])
+            }
+        return self._tags
+
+    def reach(self, targets: list[dict[str, Any]]) -> tuple[set[str], list[str]]:
+        """(managed instance ids reached, descriptions of the targets that were not resolved)."""
+        reached: set[str] = set()
+        unresolved: list[str] = []
+        for target in targets:
+            key, values = str(target.get("Key", "")), [str(v) for v in target.get("Values") or []]
+            if key == "InstanceIds":
+                reached |= set(self.managed) if "*" in values else set(values) & set(self.managed)
+            elif key.startswith("tag:") or key == "tag-key":
+                ec2 = [i for i in self.managed if not i.startswith("mi-")]
+                tags = self.tags() if ec2 else {}
+                if key == "tag-key":
+                    reached |= {i for i in ec2 if set(values) & set(tags.get(i, {}))}
+                else:
+                    reached |= {i for i in ec2 if tags.get(i, {}).get(key[4:]) in values}
+                if len(ec2) < len(self.managed):
+                    unresolved.append(f"{_target_text(key, values)} (tags of hybrid managed instances are not read)")
+            else:
+                unresolved.append(_target_text(key, values))
+        return reached, unresolved
+
+
+def _schedule_entry(
+    resolver: TargetResolver,
+    *,
+    kind: str,
+    identifier: str,
+    name: str | None,
+    document: str,
+    schedule: str | None,
+    operation: str | None,
+    targets: list[dict[str, Any]],
+    problems: list[str],
+) -> dict[str, Any]:
+    interval, recurrence_problem = _recurrence(schedule)
+    problems = [*problems, *([recurrence_problem] if recurrence_problem else [])]
+    if operation == "Scan":
+        problems.append("Operation=Scan only reports missing patches, it installs none")
+    reached, unresolved = resolver.reach(targets)
+    return {
+        "kind": kind,
+        "id": identifier,
+        "name": name,
+        "document": document,
+        "schedule": schedule,
+        "max_interval_hours": interval,
+        "operation": operation,
+        "targets": targets,
+        "reaches": sorted(reached),
+        "unresolved_targets": unresolved,
+        "problems": problems,
+    }
+
+
+def _window_schedules(ctx: CheckContext, resolver: TargetResolver) -> Iterator[dict[str, Any]]:
+    for window in ctx.read("ssm", "DescribeMaintenanceWindows").get("WindowIdentities", []):
+        window_id = window["WindowId"]
+        tasks = ctx.read("ssm", "DescribeMaintenanceWindowTasks", WindowId=window_id).get("Tasks", [])
+        registered: dict[str, list[dict[str, Any]]] | None = None
+        for task in tasks:
+            if task.get("TaskArn") not in PATCH_DOCUMENTS:
+                continue
+            detail = ctx.read("ssm", "GetMaintenanceWindowTask", WindowId=window_id, WindowTaskId=task["WindowTaskId"])
+            invocation = (detail.get("TaskInvocationParameters") or {}).get("RunCommand") or {}
+            operation = _operation(invocation.get("Parameters")) or _operation(detail.get("TaskParameters"))
+            targets: list[dict[str, Any]] = []
+            for target in task.get("Targets") or detail.get("Targets") or []:
+                if target.get("Key") != "WindowTargetIds":
+                    targets.append(target)
+                    continue
+                if registered is None:  # the window's registered targets, read once per window
+                    listed = ctx.read("ssm", "DescribeMaintenanceWindowTargets", WindowId=window_id).get("Targets", [])
+                    registered = {t["WindowTargetId"]: list(t.get("Targets") or []) for t in listed}
+                targets += [t for target_id in target.get("Values") or [] for t in registered.get(target_id, [])]
+            entry = _schedule_entry(
+                resolver,
+                kind="maintenance window",
+                identifier=window_id,
+                name=window.get("Name"),
+                document=task["TaskArn"],
+                schedule=window.get("Schedule"),
+                operation=operation or ("Install" if task["TaskArn"] == "AWS-InstallWindowsUpdates" else None),
+                targets=targets,
+                problems=_window_problems(ctx, window),
+            )
+            entry.update({"enabled": bool(window.get("Enabled", True)), "end_date": window.get("EndDate") or None})
+            yield entry
+
+
+def _association_schedules(ctx: CheckContext, resolver: TargetResolver) -> Iterator[dict[str, Any]]:
+    for association in ctx.read("ssm", "ListAssociations").get("Associations", []):
+        if association.get("Name") not in PATCH_DOCUMENTS:
+            continue
+        described = ctx.read("ssm", "DescribeAssociation", AssociationId=association["AssociationId"]).get(
+            "AssociationDescription", {}
+        )
+        targets = list(described.get("Targets") or association.get("Targets") or [])
+        if not targets and association.get("InstanceId"):  # a legacy association with one instance
+            targets = [{"Key": "InstanceIds", "Values": [association["InstanceId"]]}]
+        operation = _operation(described.get("Parameters"))
+        yield _schedule_entry(
+            resolver,
+            kind="association",
+            identifier=association["AssociationId"],
+            name=association.get("AssociationName"),
+            document=association["Name"],
+            schedule=association.get("ScheduleExpression"),
+            operation=operation or ("Install" if association["Name"] == "AWS-InstallWindowsUpdates" else None),
+            targets=targets,
+            problems=[],
+        )
+
+
+def _label(entry: Mapping[str, Any]) -> str:
+    named = f"{entry['name']} ({entry['id']})" if entry["name"] else entry["id"]
+    return f"{entry['kind']} {named}"
 
 
 @check(
@@ -217,88 +401,82 @@ def _interval(expression: str | None) -> float | None:
     severity=Severity.MEDIUM,
     criteria=("TEC-003.1",),
     permissions=(
+        "ssm:DescribeInstanceInformation",
         "ssm:DescribeMaintenanceWindows",
         "ssm:DescribeMaintenanceWindowTasks",
         "ssm:GetMaintenanceWindowTask",
+        "ssm:DescribeMaintenanceWindowTargets",
         "ssm:ListAssociations",
         "ssm:DescribeAssociation",
+        "ec2:DescribeInstances",
     ),
     scope=Scope.REGIONAL,
     remediation="Schedule patching: a Patch Manager patch policy (Quick Setup), a State Manager association "
-    "of AWS-RunPatchBaseline with Operation=Install and a schedule, or a maintenance window task running it.",
+    "of AWS-RunPatchBaseline with Operation=Install and a recurring schedule, or a maintenance window task "
+    "running it, targeting every managed instance.",
 )
 def ssm_patch_schedule(ctx: CheckContext) -> Iterator[Finding]:
-    """TEC-003.1 asks for scheduled update deployment. An enabled maintenance window with a task
-    running AWS-RunPatchBaseline (or AWS-RunPatchBaselineAssociation, AWS-InstallWindowsUpdates),
-    or a State Manager association of one of them with a schedule, counts. Schedules whose
-    Operation is Scan only report and do not deploy: when every schedule found is Scan-only the
-    check fails. Where the operation cannot be read it is reported as unknown and counted."""
-    schedules: list[dict[str, Any]] = []
-    for window in ctx.read("ssm", "DescribeMaintenanceWindows").get("WindowIdentities", []):
-        if not window.get("Enabled", True):
-            continue
-        tasks = ctx.read("ssm", "DescribeMaintenanceWindowTasks", WindowId=window["WindowId"]).get("Tasks", [])
-        for task in tasks:
-            if task.get("TaskArn") not in PATCH_DOCUMENTS:
-                continue
-            detail = ctx.read(
-                "ssm", "GetMaintenanceWindowTask", WindowId=window["WindowId"], WindowTaskId=task["WindowTaskId"]
-            )
-            invocation = (detail.get("TaskInvocationParameters") or {}).get("RunCommand") or {}
-            operation = _operation(invocation.get("Parameters")) or _operation(detail.get("TaskParameters"))
-            schedules.append(
-                {
-                    "kind": "maintenance window",
-                    "id": window["WindowId"],
-                    "name": window.get("Name"),
-                    "document": task["TaskArn"],
-                    "schedule": window.get("Schedule"),
-                    "max_interval_hours": _interval(window.get("Schedule")),
-                    "operation": operation,
-                }
-            )
-    for association in ctx.read("ssm", "ListAssociations").get("Associations", []):
-        if association.get("Name") not in PATCH_DOCUMENTS or not association.get("ScheduleExpression"):
-            continue
-        described = ctx.read("ssm", "DescribeAssociation", AssociationId=association["AssociationId"])
-        parameters = described.get("AssociationDescription", {}).get("Parameters")
-        schedules.append(
-            {
-                "kind": "association",
-                "id": association["AssociationId"],
-                "name": association.get("AssociationName"),
-                "document": association["Name"],
-                "schedule": association["ScheduleExpression"],
-                "max_interval_hours": _interval(association["ScheduleExpression"]),
-                "operation": _operation(parameters),
-            }
-        )
-    for entry in schedules:
-        if entry["document"] == "AWS-InstallWindowsUpdates":
-            entry["operation"] = entry["operation"] or "Install"
-    deploying = [s for s in schedules if s["operation"] != "Scan"]
-    evidence = {"patch_schedules": schedules}
-    if deploying:
-        first = deploying[0]
+    """TEC-003.1 asks for scheduled update deployment. A schedule counts when it installs patches
+    (AWS-RunPatchBaseline, AWS-RunPatchBaselineAssociation or AWS-InstallWindowsUpdates with an
+    Operation other than Scan; an unreadable Operation is reported as unknown and counted) on a
+    recurring schedule (``cron``/``rate``; a one-time ``at(...)``, a cron whose years end, or an
+    association without a schedule does not recur), from a maintenance window that is enabled and
+    whose EndDate, if any, is in the future (a date without an offset is taken as UTC), or from a
+    State Manager association. Every SSM managed instance of the region must be reached by the
+    targets of a counting schedule: instances no counting schedule targets fail the check. Targets
+    by instance id, ``tag:<key>`` and ``tag-key`` (EC2 tags) are resolved; resource-group targets,
+    and tag targets for hybrid (``mi-``) instances, are not: instances only they might reach are
+    listed as not shown targeted, without failing the check. A region without managed instances
+    has nothing to patch: NOT_APPLICABLE (ssm_instances_managed covers unmanaged instances)."""
+    managed = sorted(i["InstanceId"] for i in managed_instances(ctx))
+    if not managed:
         yield ctx.finding(
-            Status.PASS,
-            evidence=evidence,
-            message=f"{len(deploying)} patch deployment schedule(s), "
-            f"e.g. {first['kind']} {first['name'] or first['id']} runs {first['document']} "
-            f"on {first['schedule']}.",
+            Status.NOT_APPLICABLE,
+            evidence={},
+            message="No SSM managed instance in this region: nothing to patch (see ssm_instances_managed).",
         )
-    elif schedules:
-        yield ctx.finding(
-            Status.FAIL,
-            evidence=evidence,
-            message=f"{len(schedules)} patch schedule(s) only scan (Operation=Scan); none installs patches.",
+        return
+    resolver = TargetResolver(ctx, managed)
+    schedules = [*_window_schedules(ctx, resolver), *_association_schedules(ctx, resolver)]
+    counting = [s for s in schedules if not s["problems"]]
+    targeted = sorted({i for s in counting for i in s["reaches"]})
+    unresolved = sorted({u for s in counting for u in s["unresolved_targets"]})
+    missed = [i for i in managed if i not in targeted]
+    untargeted, not_shown = ([], missed) if unresolved else (missed, [])
+    evidence = {
+        "patch_schedules": schedules,
+        "managed_instances": managed,
+        "targeted_instances": targeted,
+        "untargeted_instances": untargeted,
+        "unresolved_targets": unresolved,
+        "not_shown_targeted": not_shown,
+    }
+    if not schedules:
+        message = "No maintenance window task or State Manager association runs AWS-RunPatchBaseline on a schedule."
+    elif not counting and all(s["operation"] == "Scan" for s in schedules):
+        message = f"{len(schedules)} patch schedule(s) only scan (Operation=Scan); none installs patches."
+    elif not counting:
+        reasons = "; ".join(f"{_label(s)}: {', '.join(s['problems'])}" for s in schedules[:MAX_LISTED])
+        message = f"No recurring patch deployment schedule: {reasons}."
+    elif untargeted:
+        message = (
+            f"{len(untargeted)} of {len(managed)} managed instance(s) not targeted by any recurring patch "
+            f"deployment: {', '.join(untargeted[:MAX_LISTED])}."
         )
     else:
-        yield ctx.finding(
-            Status.FAIL,
-            evidence=evidence,
-            message="No maintenance window task or State Manager association runs AWS-RunPatchBaseline on a schedule.",
+        first = counting[0]
+        message = (
+            f"{len(counting)} recurring patch deployment schedule(s) for {len(managed)} managed instance(s), "
+            f"e.g. {_label(first)} runs {first['document']} on {first['schedule']}."
         )
+        if not_shown:
+            message += (
+                f" Not shown targeted: {', '.join(not_shown[:MAX_LISTED])}; targets not resolved (resource groups, "
+                f"tags of hybrid instances) may reach them: {', '.join(unresolved)}."
+            )
+        yield ctx.finding(Status.PASS, evidence=evidence, message=message)
+        return
+    yield ctx.finding(Status.FAIL, evidence=evidence, message=message)
 
 
 @check(
@@ -309,12 +487,14 @@ def ssm_patch_schedule(ctx: CheckContext) -> Iterator[Finding]:
     permissions=("ssm:DescribeInstanceInformation", "ssm:DescribeInstancePatchStates"),
     scope=Scope.REGIONAL,
     remediation="Install the missing patches (AWS-RunPatchBaseline Operation=Install), reboot instances with "
-    "patches pending reboot, and make sure every instance is scanned at least every 30 days.",
+    "patches pending reboot, remove installed patches the baseline rejects (or review the rejection), and make "
+    "sure every instance is scanned at least every 30 days.",
 )
 def ssm_patch_compliance(ctx: CheckContext) -> Iterator[Finding]:
     """The patch state each managed instance last reported (DescribeInstancePatchStates): it is
-    COMPLIANT when no approved patch is missing or failed and none waits for a reboot (AWS counts
-    INSTALLED_PENDING_REBOOT as non-compliant,
+    COMPLIANT when no approved patch is missing or failed, none waits for a reboot and no patch the
+    baseline rejects is installed (AWS counts INSTALLED_PENDING_REBOOT and INSTALLED_REJECTED as
+    non-compliant,
     https://docs.aws.amazon.com/systems-manager/latest/userguide/patch-manager-compliance-states.html).
     An instance that never reported, or whose last report is older than ``patch_report_max_age_days``
     (default 30), fails: old data proves nothing about today."""
@@ -378,6 +558,7 @@ def ssm_patch_compliance(ctx: CheckContext) -> Iterator[Finding]:
                 ("MissingCount", "missing"),
                 ("FailedCount", "failed"),
                 ("InstalledPendingRebootCount", "pending reboot"),
+                ("InstalledRejectedCount", "installed but rejected by the baseline"),
             )
             if counts[k]
         ]

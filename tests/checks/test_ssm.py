@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from fixtures.moto_ext import faults
 from fixtures.world import World
@@ -80,6 +82,33 @@ def test_predefined_default_and_patch_group_baselines_pass_list_only_default_fai
     assert eu.evidence["baselines_in_force"][0]["instances"] == [windows]
 
 
+@pytest.mark.parametrize("tag_key", ["Patch Group", "PatchGroup"])
+def test_patch_group_tag_in_either_spelling_selects_its_baseline(run_scan, tag_key):
+    world = World()
+    web = worlds.managed_instance(world, US, tags={tag_key: "web"})
+    listed = worlds.baseline(world, US, "web-listed", "AMAZON_LINUX_2023", rules=False)
+    worlds.patch_group(world, US, listed, "web")
+    f = only(run_scan(["ssm_patch_baseline"]), "ssm_patch_baseline")
+    assert f.status is Status.FAIL
+    assert f.message == "AMAZON_LINUX_2023/web: baseline web-listed has no approval rules."
+    [row] = f.evidence["baselines_in_force"]
+    assert row["patch_group"] == "web" and row["baseline_id"] == listed and row["instances"] == [web]
+    assert row["source"] == "patch group web"
+
+
+def test_patch_group_registered_for_another_os_falls_back_to_the_os_default(run_scan):
+    world = World()
+    web = worlds.managed_instance(world, US, tags={"PatchGroup": "web"})  # Amazon Linux 2023
+    windows_only = worlds.baseline(world, US, "web-windows", "WINDOWS", rules=False)
+    worlds.patch_group(world, US, windows_only, "web")
+    f = only(run_scan(["ssm_patch_baseline"]), "ssm_patch_baseline")
+    assert f.status is Status.PASS
+    [row] = f.evidence["baselines_in_force"]
+    assert row["patch_group"] == "web" and row["instances"] == [web]
+    assert row["baseline_name"] == "AWS-AmazonLinux2023DefaultPatchBaseline" and row["baseline_id"] != windows_only
+    assert row["source"] == "default baseline (patch group web has no baseline for AMAZON_LINUX_2023)"
+
+
 def test_unknown_operating_system_fails_naming_the_instance(run_scan):
     world = World()
     odd = worlds.managed_instance(world, US, platform="Plan 9", version="4")
@@ -104,6 +133,8 @@ def test_denied_default_baseline_is_error(run_scan):
 
 def test_association_and_window_schedules_pass_scan_only_fails(run_scan):
     world = World()
+    us_instance = worlds.managed_instance(world, US)
+    eu_instance = worlds.managed_instance(world, EU)
     association = worlds.patch_association(world, US, schedule="cron(0 2 ? * SUN *)")
     window = worlds.patch_window(world, EU, operation="Scan")
     run = run_scan(["ssm_patch_schedule"], regions=[US, EU])
@@ -118,30 +149,105 @@ def test_association_and_window_schedules_pass_scan_only_fails(run_scan):
             "schedule": "cron(0 2 ? * SUN *)",
             "max_interval_hours": 168.0,
             "operation": "Install",
+            "targets": [{"Key": "InstanceIds", "Values": ["*"]}],
+            "reaches": [us_instance],
+            "unresolved_targets": [],
+            "problems": [],
         }
     ]
+    assert us.evidence["untargeted_instances"] == [] and us.evidence["managed_instances"] == [us_instance]
     eu = only(run, "ssm_patch_schedule", region=EU)
     assert eu.status is Status.FAIL and "only scan" in eu.message
     assert eu.evidence["patch_schedules"][0]["id"] == window
     assert eu.evidence["patch_schedules"][0]["operation"] == "Scan"
+    assert eu.evidence["untargeted_instances"] == [eu_instance]
 
 
 def test_maintenance_window_installing_patches_passes(run_scan):
     world = World()
+    instance = worlds.managed_instance(world, US)
     window = worlds.patch_window(world, US, schedule="cron(0 3 ? * SAT#2 *)")
     f = only(run_scan(["ssm_patch_schedule"]), "ssm_patch_schedule")
     assert f.status is Status.PASS
     entry = f.evidence["patch_schedules"][0]
     assert entry["id"] == window and entry["operation"] == "Install" and entry["kind"] == "maintenance window"
+    assert entry["enabled"] is True and entry["end_date"] is None and entry["reaches"] == [instance]
+
+
+def test_one_time_window_does_not_count_and_empty_region_is_not_applicable(run_scan):
+    world = World()
+    instance = worlds.managed_instance(world, US)
+    window = worlds.patch_window(world, US, schedule="at(2020-01-05T03:00:00)")
+    run = run_scan(["ssm_patch_schedule"], regions=[US, EU])
+    f = only(run, "ssm_patch_schedule", region=US)
+    assert f.status is Status.FAIL
+    [entry] = f.evidence["patch_schedules"]
+    assert entry["id"] == window and entry["max_interval_hours"] is None
+    assert entry["problems"] == ["runs once (at(2020-01-05T03:00:00)), it does not recur"]
+    assert f.evidence["untargeted_instances"] == [instance]
+    assert "runs once" in f.message and window in f.message
+    eu = only(run, "ssm_patch_schedule", region=EU)  # no managed instance there: nothing to patch
+    assert eu.status is Status.NOT_APPLICABLE and "No SSM managed instance" in eu.message
+
+
+def test_disabled_or_ended_window_does_not_count(run_scan):
+    world = World()
+    worlds.managed_instance(world, US)
+    disabled = worlds.patch_window(world, US, enabled=False)
+    ended = worlds.patch_window(world, US, end_date="2021-06-30T00:00:00Z")
+    future = (datetime.now(UTC) + timedelta(days=365)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    f = only(run_scan(["ssm_patch_schedule"]), "ssm_patch_schedule")
+    assert f.status is Status.FAIL
+    problems = {e["id"]: e["problems"] for e in f.evidence["patch_schedules"]}
+    assert problems == {disabled: ["window disabled"], ended: ["window ended on 2021-06-30T00:00:00Z"]}
+    worlds.patch_window(world, US, end_date=future)
+    assert only(run_scan(["ssm_patch_schedule"]), "ssm_patch_schedule").status is Status.PASS
+
+
+def test_untargeted_instances_fail_by_id_and_tag_targets(run_scan):
+    world = World()
+    web = worlds.managed_instance(world, US, tags={"Role": "web"})
+    db = worlds.managed_instance(world, US, tags={"Role": "db"})
+    batch = worlds.managed_instance(world, US, tags={"Nightly": "yes"})
+    forgotten = worlds.managed_instance(world, US)
+    window = worlds.patch_window(world, US, window_targets=({"Key": "tag:Role", "Values": ["web", "db"]},))
+    worlds.patch_association(world, US, targets=({"Key": "InstanceIds", "Values": [batch]},))
+    worlds.patch_association(world, US, targets=({"Key": "tag-key", "Values": ["Nightly"]},), schedule=None)
+    f = only(run_scan(["ssm_patch_schedule"]), "ssm_patch_schedule")
+    assert f.status is Status.FAIL
+    assert f.evidence["untargeted_instances"] == [forgotten]
+    assert f.evidence["targeted_instances"] == sorted([web, db, batch])
+    entries = {e["id"]: e for e in f.evidence["patch_schedules"] if e["kind"] == "maintenance window"}
+    assert entries[window]["targets"] == [{"Key": "tag:Role", "Values": ["web", "db"]}]
+    assert entries[window]["reaches"] == sorted([web, db])
+    unscheduled = next(e for e in f.evidence["patch_schedules"] if e["schedule"] is None)
+    assert unscheduled["problems"] == ["no schedule (runs only when created or when its targets change)"]
+    assert f.message.startswith(
+        f"1 of 4 managed instance(s) not targeted by any recurring patch deployment: {forgotten}"
+    )
+
+
+def test_resource_group_targets_are_reported_as_not_resolved(run_scan):
+    world = World()
+    instance = worlds.managed_instance(world, US)
+    worlds.patch_association(world, US, targets=({"Key": "resource-groups:Name", "Values": ["web-servers"]},))
+    f = only(run_scan(["ssm_patch_schedule"]), "ssm_patch_schedule")
+    assert f.status is Status.PASS
+    assert f.evidence["unresolved_targets"] == ["resource-groups:Name=web-servers"]
+    assert f.evidence["untargeted_instances"] == [] and f.evidence["not_shown_targeted"] == [instance]
+    assert "resource group" in f.message and instance in f.message
 
 
 def test_no_patch_schedule_fails(run_scan):
-    worlds.patch_association(World(), US, document="AWS-GatherSoftwareInventory")
+    world = World()
+    worlds.managed_instance(world, US)
+    worlds.patch_association(world, US, document="AWS-GatherSoftwareInventory")
     f = only(run_scan(["ssm_patch_schedule"]), "ssm_patch_schedule")
     assert f.status is Status.FAIL and f.evidence["patch_schedules"] == []
 
 
 def test_denied_list_associations_is_error(run_scan):
+    worlds.managed_instance(World(), US)
     faults.deny("ssm:ListAssociations")
     f = only(run_scan(["ssm_patch_schedule"]), "ssm_patch_schedule")
     assert f.status is Status.ERROR and f.evidence["action"] == "ssm:ListAssociations"
@@ -162,6 +268,8 @@ def test_compliance_per_instance_in_two_regions(run_scan):
     worlds.patch_state(world, EU, stale, age=timedelta(days=45))
     reboot = worlds.managed_instance(world, EU)
     worlds.patch_state(world, EU, reboot, pending_reboot=2)
+    rejected = worlds.managed_instance(world, EU)
+    worlds.patch_state(world, EU, rejected, rejected=1)
     run = run_scan(["ssm_patch_compliance"], regions=[US, EU])
     assert statuses(run, "ssm_patch_compliance") == {
         (_arn(world, US, compliant), US): Status.PASS,
@@ -169,6 +277,7 @@ def test_compliance_per_instance_in_two_regions(run_scan):
         (_arn(world, US, never), US): Status.FAIL,
         (_arn(world, EU, stale), EU): Status.FAIL,
         (_arn(world, EU, reboot), EU): Status.FAIL,
+        (_arn(world, EU, rejected), EU): Status.FAIL,
     }
     f = only(run, "ssm_patch_compliance", resource_id=_arn(world, US, missing))
     assert f.evidence["MissingCount"] == 3 and f.evidence["FailedCount"] == 1
@@ -176,6 +285,9 @@ def test_compliance_per_instance_in_two_regions(run_scan):
     assert "never reported" in only(run, "ssm_patch_compliance", resource_id=_arn(world, US, never)).message
     assert "older than 30 days" in only(run, "ssm_patch_compliance", resource_id=_arn(world, EU, stale)).message
     assert "2 pending reboot" in only(run, "ssm_patch_compliance", resource_id=_arn(world, EU, reboot)).message
+    f = only(run, "ssm_patch_compliance", resource_id=_arn(world, EU, rejected))
+    assert f.evidence["InstalledRejectedCount"] == 1
+    assert f.message == f"{rejected} is NON_COMPLIANT: 1 installed but rejected by the baseline."
 
 
 def test_compliance_not_applicable_without_managed_instances(run_scan):
