@@ -69,6 +69,12 @@ THROTTLE_CODES = frozenset(
 _SECRET_PARAM = re.compile(r"(password|secret|token|credential|externalid)", re.IGNORECASE)
 
 
+# botocore's errors for an endpoint that cannot be reached or does not answer (after retries).
+UNRESPONSIVE_ERRORS = frozenset(
+    {"EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ConnectionClosedError"}
+)
+
+
 class CallFailed(Exception):
     """A read could not be answered: denied, throttled out, or failed. Never data."""
 
@@ -113,10 +119,11 @@ def botocore_config(
     """One botocore Config for every client: adaptive retries, bounded timeouts, our user agent.
 
     Adaptive mode retries throttling errors with exponential backoff and, on top, slows the
-    client's own request rate when AWS throttles it. With 6 attempts a call that stays
-    throttled gives up after about half a minute and becomes an ERROR finding; an unreachable
-    endpoint costs at most ``max_attempts * connect_timeout`` per call, so one dead regional
-    endpoint cannot stall a scan.
+    client's own request rate when AWS throttles it. ``max_attempts`` is botocore's: retries
+    after the first attempt. With 6, a call that stays throttled gives up after about half a
+    minute and becomes an ERROR finding. An endpoint that does not answer costs one call's
+    attempts (7 x the read timeout); the gateway then treats it as down for the rest of the
+    scan, so one dead regional endpoint cannot stall a scan.
     """
     return Config(
         retries={"mode": "adaptive", "max_attempts": max_attempts},
@@ -224,6 +231,8 @@ class Gateway:
         self._cache: dict[tuple[str, str, str, str], _Pending] = {}
         self._lock = threading.Lock()
         self._stopped = threading.Event()
+        # (service, region) -> the error that showed its endpoint down (see _send).
+        self._unresponsive: dict[tuple[str, str], str] = {}
 
     def stop(self) -> None:
         """Refuse every read from now on (reads already sent finish): checks under way end quickly."""
@@ -293,6 +302,18 @@ class Gateway:
         if not is_read_only(service, operation):
             call = self.calls.add(**record, outcome=CallOutcome.REFUSED, error_code="ReadOnlyViolation")
             raise ReadOnlyViolation(call, f"{action} is not a read; govscan refused to send it")
+        down = self._unresponsive.get((service, region))
+        if down is not None:
+            # Each call to a hanging endpoint costs 1 + max_attempts read timeouts (3.5 minutes with
+            # the defaults): after one call has used up its retries, the endpoint is taken as down
+            # for this scan and later calls fail at once, so a dead region cannot stall the scan.
+            call = self.calls.add(
+                **record,
+                outcome=CallOutcome.FAILED,
+                error_code="EndpointUnresponsive",
+                error_message=f"not sent: an earlier {service} call in {region} failed with {down}",
+            )
+            raise CallFailed(call, f"{action} in {region} not sent: the endpoint did not answer ({down})")
         client = self.clients.client(service, region)
         method = xform_name(operation)
         if operation not in client.meta.service_model.operation_names:
@@ -330,6 +351,9 @@ class Gateway:
             raise CallFailed(call, f"{action} in {region} {outcome.value}: {code}: {message}".strip()) from exc
         except Exception as exc:  # endpoint down, timeout, unparsable answer: a failed call, never data
             code = type(exc).__name__
+            if code in UNRESPONSIVE_ERRORS:
+                with self._lock:
+                    self._unresponsive.setdefault((service, region), code)
             call = self.calls.add(
                 **record,
                 outcome=CallOutcome.FAILED,

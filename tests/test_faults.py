@@ -25,6 +25,7 @@ from fixtures.worlds import cloudtrail as trail_worlds
 from scanner.catalog import load_catalog
 from scanner.context import CheckContext
 from scanner.document import to_document, validate
+from scanner.gateway import CallFailed
 from scanner.models import CallOutcome, CheckSpec, Finding, Scope, Severity, Status
 from scanner.registry import load_checks
 from scanner.runner import ScanOptions, scan
@@ -290,3 +291,49 @@ def test_unresponsive_regional_endpoint_does_not_stall_the_scan(moto_endpoint: s
     assert us.status is Status.FAIL  # the trail has no KMS key: evaluated normally
     assert eu.status is Status.ERROR and eu.evidence["error_code"] == "ReadTimeoutError"
     assert elapsed < 20, f"the scan waited {elapsed:.1f} s on a hanging endpoint"
+
+
+@pytest.mark.slow
+def test_endpoint_that_timed_out_is_not_asked_again_in_the_same_scan(moto_endpoint: str) -> None:
+    """With the defaults each call to a hanging endpoint would cost 6 attempts x 30 s."""
+    faults.delay("cloudtrail:*", 3.0, region="eu-west-1")
+
+    def three_reads(ctx: CheckContext) -> Iterator[Finding]:
+        failures = []
+        for operation, params in (
+            ("DescribeTrails", {}),
+            ("ListTrails", {}),
+            ("DescribeTrails", {"includeShadowTrails": False}),
+        ):
+            try:
+                ctx.read("cloudtrail", operation, **params)
+            except CallFailed as failure:
+                failures.append(failure.error_code)
+        yield ctx.finding(Status.PASS, message=",".join(failures) or "ok", evidence={})
+
+    checks = {
+        "test_reads": CheckSpec(
+            id="test_reads",
+            title="T",
+            severity=Severity.LOW,
+            criteria=("ACCT-001.2",),
+            permissions=("cloudtrail:DescribeTrails", "cloudtrail:ListTrails"),
+            scope=Scope.REGIONAL,
+            func=three_reads,
+            module="t",
+        )
+    }
+    connection = connect(ConnectOptions(endpoint_url=moto_endpoint, read_timeout=1, max_attempts=2))
+    setup_calls = len(faults.calls())
+    started = time.monotonic()
+    run = scan(connection, checks, load_catalog(), ScanOptions(regions=("us-east-1", "eu-west-1"), partial=True))
+    elapsed = time.monotonic() - started
+    assert only(run, "test_reads", region="us-east-1").message == "ok"
+    eu = only(run, "test_reads", region="eu-west-1")
+    assert eu.message == "ReadTimeoutError,EndpointUnresponsive,EndpointUnresponsive"
+    sent = [action for _, region, action in faults.calls()[setup_calls:] if region == "eu-west-1"]
+    # botocore's max_attempts counts retries: the first attempt and 2 retries, then nothing more.
+    assert sent == ["cloudtrail:DescribeTrails"] * 3, sent
+    unsent = [c for c in run.calls if c.error_code == "EndpointUnresponsive"]
+    assert [c.action for c in unsent] == ["cloudtrail:ListTrails", "cloudtrail:DescribeTrails"]
+    assert elapsed < 10, f"{elapsed:.1f} s"
