@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from scanner.context import CheckContext
+from scanner.context import CheckContext, error_evidence
 from scanner.gateway import CallFailed
 from scanner.models import Finding, Scope, Severity, Status
+from scanner.permissions import iam_action
 from scanner.registry import check
 
 TRAIL = "AWS::CloudTrail::Trail"
@@ -62,25 +64,135 @@ def records_all_management_events(selectors: dict[str, Any]) -> bool:
     return False
 
 
-def evaluate_trail(ctx: CheckContext, trail: dict[str, Any]) -> dict[str, Any]:
-    status = trail_status(ctx, trail)
-    selectors = ctx.read("cloudtrail", "GetEventSelectors", region=trail.get("HomeRegion"), TrailName=trail["TrailARN"])
-    return {
+def trail_facts(ctx: CheckContext, trail: dict[str, Any]) -> dict[str, Any]:
+    """What DescribeTrails says of a trail; ``managed_by_account`` when another account owns it."""
+    facts: dict[str, Any] = {
         "trail": trail["TrailARN"],
         "home_region": trail.get("HomeRegion"),
         "multi_region": bool(trail.get("IsMultiRegionTrail")),
         "organization_trail": bool(trail.get("IsOrganizationTrail")),
-        "is_logging": bool(status.get("IsLogging")),
-        "all_management_events": records_all_management_events(selectors),
         "s3_bucket": trail.get("S3BucketName"),
     }
+    owner = trail["TrailARN"].split(":")[4]
+    if owner != ctx.account_id:
+        # An organization trail seen from a member account: its ARN names the management (or
+        # delegated administrator) account, which alone can change it or read all its settings.
+        facts["managed_by_account"] = owner
+    return facts
 
 
-def qualifying_trails(ctx: CheckContext) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(trails that satisfy "all regions, logging, read+write management events", all evaluated)."""
-    evaluated = [evaluate_trail(ctx, t) for t in multi_region_trails(ctx)]
-    good = [e for e in evaluated if e["is_logging"] and e["all_management_events"]]
-    return good, evaluated
+def evaluate_trail(ctx: CheckContext, trail: dict[str, Any]) -> dict[str, Any]:
+    """A trail's facts plus ``is_logging`` and ``all_management_events``, or ``unreadable``
+    (the failed call) when GetTrailStatus or GetEventSelectors could not answer for it.
+
+    A stopped trail cannot qualify whatever it would record: its selectors are not read.
+    """
+    facts = trail_facts(ctx, trail)
+    try:
+        facts["is_logging"] = bool(trail_status(ctx, trail).get("IsLogging"))
+        if not facts["is_logging"]:
+            return facts
+        selectors = ctx.read(
+            "cloudtrail", "GetEventSelectors", region=trail.get("HomeRegion"), TrailName=trail["TrailARN"]
+        )
+    except CallFailed as failure:
+        # From a member account, calls on the organization trail's ARN can answer
+        # CloudTrailARNInvalidException; any failure here loses this trail only.
+        facts["unreadable"] = error_evidence(failure)
+        return facts
+    if not selectors.get("EventSelectors") and not selectors.get("AdvancedEventSelectors"):
+        # AWS always answers one kind: a trail never given selectors has the default basic selector
+        # (all read and write management events). An answer with neither (e.g. a stock moto
+        # server) says nothing about what the trail records: not a FAIL.
+        facts["unreadable"] = {
+            "action": "cloudtrail:GetEventSelectors",
+            "region": trail.get("HomeRegion"),
+            "outcome": "unexpected answer",
+            "error_code": None,
+            "error_message": "neither EventSelectors nor AdvancedEventSelectors",
+        }
+        return facts
+    facts["all_management_events"] = records_all_management_events(selectors)
+    return facts
+
+
+@dataclass(frozen=True)
+class TrailSurvey:
+    """The multi-region trails, split by what could be said of each."""
+
+    evaluated: list[dict[str, Any]]  # every multi-region trail, in DescribeTrails order
+
+    @property
+    def qualifying(self) -> list[dict[str, Any]]:
+        return [e for e in self.evaluated if e.get("is_logging") and e.get("all_management_events")]
+
+    @property
+    def unreadable(self) -> list[dict[str, Any]]:
+        return [e for e in self.evaluated if "unreadable" in e]
+
+    def failed_calls(self) -> list[str]:
+        return [e["unreadable"]["failed_call"] for e in self.unreadable if e["unreadable"].get("failed_call")]
+
+    def unreadable_evidence(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "trail": e["trail"],
+                "organization_trail": e["organization_trail"],
+                "managed_by_account": e.get("managed_by_account"),
+                **e["unreadable"],
+            }
+            for e in self.unreadable
+        ]
+
+
+def survey_trails(ctx: CheckContext) -> TrailSurvey:
+    return TrailSurvey([evaluate_trail(ctx, t) for t in multi_region_trails(ctx)])
+
+
+def describe(entry: dict[str, Any]) -> str:
+    """The trail's ARN, and who manages it when that is another account."""
+    owner = entry.get("managed_by_account")
+    if owner is None:
+        return str(entry["trail"])
+    kind = "organization trail" if entry["organization_trail"] else "trail"
+    return f"{entry['trail']} ({kind} managed by account {owner})"
+
+
+def unreadable_reason(entry: dict[str, Any]) -> str:
+    failure = entry["unreadable"]
+    reason = f"{describe(entry)}: {failure['action']} in {failure['region']} "
+    if failure["outcome"] == "unexpected answer":
+        return reason + f"gave an unexpected answer ({failure['error_message']}; AWS always returns one of them)"
+    outcome = failure["outcome"]
+    reason += f"{'was ' if outcome in ('denied', 'throttled') else ''}{outcome} ({failure['error_code']})"
+    if entry.get("managed_by_account"):
+        reason += f"; evaluate it by scanning account {entry['managed_by_account']}, which manages it"
+    elif failure["outcome"] == "denied":
+        service, _, operation = str(failure["action"]).partition(":")
+        reason += f"; grant the scan role {iam_action(service, operation)}"
+    return reason
+
+
+def survey_error(ctx: CheckContext, survey: TrailSurvey, lead: str, evidence: dict[str, Any]) -> Finding:
+    """ERROR: no readable trail qualifies and some could not be read (one of those might)."""
+    unreadable = survey.unreadable_evidence()
+    return ctx.finding(
+        Status.ERROR,
+        message=f"Could not evaluate: {lead} {len(unreadable)} could not be read; "
+        + ("it" if len(unreadable) == 1 else "one of them")
+        + " might qualify, so this is not a FAIL. Not read: "
+        + "; ".join(unreadable_reason(e) for e in survey.unreadable)
+        + ".",
+        evidence={
+            **evidence,
+            # The first failure at the top, as in every ERROR finding; all of them below.
+            "action": unreadable[0]["action"],
+            "error_code": unreadable[0]["error_code"],
+            "failed_actions": sorted({e["action"] for e in unreadable}),
+            "unreadable_trails": unreadable,
+        },
+        calls=(*ctx.touched, *survey.failed_calls()),
+    )
 
 
 @check(
@@ -96,29 +208,40 @@ def qualifying_trails(ctx: CheckContext) -> tuple[list[dict[str, Any]], list[dic
 def cloudtrail_multi_region_logging(ctx: CheckContext) -> Iterator[Finding]:
     """Without a trail in every region, activity in an unused region (a favourite of attackers
     mining crypto) leaves no record. The checklist requires CloudTrail in all regions. A
-    single-region trail does not count, and neither does a trail that exists but is stopped."""
-    good, evaluated = qualifying_trails(ctx)
-    evidence = {
-        "multi_region_trails": evaluated,
+    single-region trail does not count, and neither does a trail that exists but is stopped.
+    Organization trails count: a member account sees them through DescribeTrails with the
+    management account's ARN. Each trail is read on its own: one whose status or selectors
+    cannot be read (member accounts are refused some calls on the organization trail) does not
+    hide another that qualifies; if none qualifies and one could not be read, the result is
+    ERROR, not FAIL, since the unread one might qualify."""
+    survey = survey_trails(ctx)
+    evidence: dict[str, Any] = {
+        "multi_region_trails": survey.evaluated,
         "single_region_trails": [t["TrailARN"] for t in all_trails(ctx) if not t.get("IsMultiRegionTrail")],
     }
+    good = survey.qualifying
     if good:
-        yield ctx.finding(
-            Status.PASS,
-            message=f"Multi-region trail {good[0]['trail']} is logging all management events.",
-            evidence=evidence,
-        )
+        message = f"Multi-region trail {describe(good[0])} is logging all management events."
+        if survey.unreadable:
+            evidence["unreadable_trails"] = survey.unreadable_evidence()
+            message += " Not read: " + "; ".join(unreadable_reason(e) for e in survey.unreadable) + "."
+        yield ctx.finding(Status.PASS, message=message, evidence=evidence, calls=(*ctx.touched, *survey.failed_calls()))
         return
-    if not evaluated:
+    readable = [e for e in survey.evaluated if "unreadable" not in e]
+    reasons = [
+        f"{describe(e)}: "
+        + ("not logging" if not e["is_logging"] else "does not record read and write management events")
+        for e in readable
+    ]
+    if survey.unreadable:
+        lead = "no readable multi-region trail qualifies" + (f" ({'; '.join(reasons)})" if reasons else "")
+        yield survey_error(ctx, survey, lead + " and", evidence)
+        return
+    if not survey.evaluated:
         message = "No multi-region trail exists" + (
             " (only single-region trails)." if evidence["single_region_trails"] else "."
         )
     else:
-        reasons = [
-            f"{e['trail']}: "
-            + ("not logging" if not e["is_logging"] else "does not record read and write management events")
-            for e in evaluated
-        ]
         message = "No multi-region trail qualifies: " + "; ".join(reasons) + "."
     yield ctx.finding(Status.FAIL, message=message, evidence=evidence)
 
@@ -242,18 +365,27 @@ def cloudtrail_bucket_protected(ctx: CheckContext) -> Iterator[Finding]:
     """Someone who can delete the logs can erase the evidence of what they did. The checklist
     asks that CloudTrail logs are protected from deletion in a dedicated S3 bucket: versioning
     with Object Lock or MFA delete, no public access, nothing else stored there. Only the
-    bucket of the multi-region trail(s) is judged. A bucket in another (log archive) account
-    cannot be read with this account's role: that is an ERROR naming the call; scan the log
-    archive account too."""
-    good, evaluated = qualifying_trails(ctx)
-    trails = good or evaluated
-    if not trails:
+    bucket of the multi-region trail(s) is judged: those that qualify for
+    cloudtrail_multi_region_logging, or every multi-region trail when none does. When none
+    qualifies and one could not be read, which bucket matters cannot be told: ERROR naming the
+    calls. A bucket in another (log archive) account cannot be read with this account's role:
+    that is an ERROR naming the call; scan the log archive account too."""
+    survey = survey_trails(ctx)
+    if not survey.evaluated:
         yield ctx.finding(
             Status.NOT_APPLICABLE,
             message="No multi-region trail, so no trail bucket to judge (see cloudtrail_multi_region_logging).",
             evidence={},
         )
         return
+    trails = survey.qualifying
+    if not trails and survey.unreadable:
+        # Which trail is "the" trail cannot be told: judging the others' buckets could FAIL a
+        # bucket that does not matter.
+        lead = "which trail's bucket to judge is unknown: no readable multi-region trail qualifies and"
+        yield survey_error(ctx, survey, lead, {})
+        return
+    trails = trails or survey.evaluated
     for bucket in sorted({t["s3_bucket"] for t in trails if t["s3_bucket"]}):
         arn = f"arn:{ctx.partition}:s3:::{bucket}"
         try:
@@ -262,6 +394,8 @@ def cloudtrail_bucket_protected(ctx: CheckContext) -> Iterator[Finding]:
             yield ctx.error(failure, resource_id=arn, resource_type=BUCKET)
             continue
         protection["trails"] = [t["trail"] for t in trails if t["s3_bucket"] == bucket]
+        if survey.unreadable:
+            protection["unreadable_trails"] = survey.unreadable_evidence()
         gaps = protection_gaps(protection)
         if gaps:
             yield ctx.finding(
@@ -372,8 +506,9 @@ def cloudtrail_no_console_changes(ctx: CheckContext) -> Iterator[Finding]:
     """The checklist asks that production changes are not made through the console: console
     changes bypass review and drift from the infrastructure code. CloudTrail's event history
     (90 days, per region) marks calls made with console session credentials. At most
-    ``console_max_events`` (default 5000) write events are read per region; the evidence
-    says when the history was longer."""
+    ``console_max_events`` (default 5000) write events are read per region, newest first. A
+    console change among them is a FAIL; when the history was longer and none was seen, the
+    older part of the window is unread: ERROR (raise the limit), never PASS."""
     days = int(ctx.setting("console_lookback_days", 90))
     limit = int(ctx.setting("console_max_events", 5000))
     answer = ctx.read(
@@ -395,18 +530,32 @@ def cloudtrail_no_console_changes(ctx: CheckContext) -> Iterator[Finding]:
         }
         for e in console[:20]
     ]
+    truncated = bool(answer.get("Truncated"))
     evidence = {
         "lookback_days": days,
+        "console_max_events": limit,
         "write_events_read": len(events),
-        "history_truncated": bool(answer.get("Truncated")),
+        "history_truncated": truncated,
         "console_write_events": len(console),
         "examples": sample,
     }
     if console:
+        more = f" among the first {len(events)} write events read (the history holds more)" if truncated else ""
         yield ctx.finding(
             Status.FAIL,
             message=f"{len(console)} write call(s) from console sessions in the last "
-            f"{days} days in {ctx.region} (e.g. {sample[0]['EventName']} by {sample[0]['Username']}).",
+            f"{days} days in {ctx.region}{more} (e.g. {sample[0]['EventName']} by {sample[0]['Username']}).",
+            evidence=evidence,
+        )
+    elif truncated:
+        # LookupEvents answered, but only the newest `limit` write events were read: the older
+        # part of the window is unknown, so "no console change" cannot be claimed.
+        yield ctx.finding(
+            Status.ERROR,
+            message=f"Could not evaluate the whole {days}-day window in {ctx.region}: the event history holds "
+            f"more than console_max_events={limit} write events; none of the {len(events)} read came from a "
+            "console session, but older ones were not read. Raise the limit (govscan scan --set "
+            "console_max_events=N) or shorten console_lookback_days.",
             evidence=evidence,
         )
     else:
