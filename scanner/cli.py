@@ -139,6 +139,7 @@ def main(verbose: int) -> None:
 
     \b
     Start here:
+      govscan demo --out demo              # offline: four sample accounts, reports, history
       govscan checks                       # what is checked, with the IAM actions needed
       govscan controls                     # the checklist controls and their criteria
       govscan scan --regions us-east-1,eu-west-1 --json scan.json
@@ -524,7 +525,8 @@ def controls_command(show_all: bool) -> None:
             checks = ", ".join(by_criterion.get(criterion.id, [])) or (
                 "manual" if not criterion.automatable else "NO CHECK YET"
             )
-            click.echo(f"  {criterion.id:<13} {criterion.text[:70]:<70}  [{checks}]")
+            text = criterion.text if len(criterion.text) <= 70 else criterion.text[:69].rstrip() + "…"
+            click.echo(f"  {criterion.id:<13} {text:<70}  [{checks}]")
     if not show_all:
         click.echo("\nPractice-level controls are manual; --all lists them too.")
 
@@ -554,7 +556,7 @@ def role_template_command(
       govscan role-template -o govscan-role.json
       aws cloudformation deploy --template-file govscan-role.json --stack-name govscan-scan-role \\
           --capabilities CAPABILITY_NAMED_IAM --parameter-overrides \\
-          TrustedPrincipalArn=arn:aws:iam::111122223333:role/PartnerScanner ExternalId=<16+ chars>
+          TrustedPrincipalArn=arn:aws:iam::999988887777:role/PartnerScanner ExternalId=<16+ chars>
     """
     from scanner import role_template
 
