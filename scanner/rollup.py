@@ -5,11 +5,22 @@ when any is FAIL, INCOMPLETE when none FAIL but some ERROR (or its checks were n
 MANUAL when no automated check evidences it. A control takes the worst of its automated
 criteria; MANUAL criteria are listed but do not count against it. A control with only
 MANUAL criteria is MANUAL.
+
+"Its checks have findings" means every one of them: a criterion evidenced by three checks is
+not MET on the word of two when the third produced no finding at all. The runner turns a check
+that yields nothing into an ERROR finding, so a silent check is only possible in an interrupted
+(incomplete) document, or for a regional check when no region could be scanned; either way the
+criterion was not fully evaluated and is INCOMPLETE, the status DESIGN.md gives to "could not
+evaluate". A FAIL still makes it NOT_MET: a failure found is a failure, whatever else did not run.
+
+:func:`reconcile` applies the same rule to the controls of a document written before it (reports
+re-derive the statuses so that no appendix shows MET beside a check that produced no finding).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 
 from scanner.catalog import Catalog
 from scanner.models import CheckSpec, ControlResult, ControlStatus, CriterionResult, Finding, Status
@@ -17,14 +28,21 @@ from scanner.models import CheckSpec, ControlResult, ControlStatus, CriterionRes
 _WORST_FIRST = (ControlStatus.NOT_MET, ControlStatus.INCOMPLETE, ControlStatus.MET)
 
 
-def criterion_status(findings: Iterable[Finding], has_checks: bool) -> ControlStatus:
+def criterion_status(
+    findings: Iterable[Finding], has_checks: bool, check_ids: Iterable[str] | None = None
+) -> ControlStatus:
+    """The status of one criterion from its findings. ``check_ids``: the selected checks mapped to
+    it; when given, each must have at least one finding for the criterion to be MET."""
     if not has_checks:
         return ControlStatus.MANUAL
-    statuses = {f.status for f in findings}
+    found = list(findings)
+    statuses = {f.status for f in found}
     if Status.FAIL in statuses:
         return ControlStatus.NOT_MET
     if Status.ERROR in statuses or not statuses:
         return ControlStatus.INCOMPLETE
+    if check_ids is not None and set(check_ids) - {f.check_id for f in found}:
+        return ControlStatus.INCOMPLETE  # a mapped check produced no finding: not evaluated
     return ControlStatus.MET
 
 
@@ -36,6 +54,14 @@ def worst(statuses: Iterable[ControlStatus]) -> ControlStatus:
         if status in counted:
             return status
     return ControlStatus.MET
+
+
+def _by_criterion(findings: Iterable[Finding]) -> dict[str, list[Finding]]:
+    by_criterion: dict[str, list[Finding]] = {}
+    for finding in findings:
+        for criterion in finding.criteria:
+            by_criterion.setdefault(criterion, []).append(finding)
+    return by_criterion
 
 
 def roll_up(
@@ -51,10 +77,7 @@ def roll_up(
     the selected checks evidences are rolled up, so an unscanned control is never shown as
     MANUAL or MET.
     """
-    by_criterion: dict[str, list[Finding]] = {}
-    for finding in findings:
-        for criterion in finding.criteria:
-            by_criterion.setdefault(criterion, []).append(finding)
+    by_criterion = _by_criterion(findings)
     checks_by_criterion: dict[str, list[str]] = {}
     for spec in checks.values():
         for criterion in spec.criteria:
@@ -66,10 +89,37 @@ def roll_up(
         criteria = tuple(
             CriterionResult(
                 id=c.id,
-                status=criterion_status(by_criterion.get(c.id, ()), bool(checks_by_criterion.get(c.id))),
+                status=criterion_status(
+                    by_criterion.get(c.id, ()),
+                    bool(checks_by_criterion.get(c.id)),
+                    checks_by_criterion.get(c.id, ()),
+                ),
                 check_ids=tuple(sorted(checks_by_criterion.get(c.id, ()))),
             )
             for c in control.criteria
         )
         results.append(ControlResult(id=control.id, status=worst(c.status for c in criteria), criteria=criteria))
     return tuple(results)
+
+
+def reconcile(
+    controls: Iterable[ControlResult], findings: Iterable[Finding]
+) -> tuple[tuple[ControlResult, ...], tuple[str, ...]]:
+    """A document's controls with every MET criterion whose ``check_ids`` include a check without a
+    finding for it made INCOMPLETE (and its control re-derived), plus the ids of the criteria so
+    changed. Nothing else changes: a document's NOT_MET, INCOMPLETE and MANUAL stand as written."""
+    by_criterion = _by_criterion(findings)
+    changed: list[str] = []
+    results = []
+    for control in controls:
+        criteria = []
+        for crit in control.criteria:
+            produced = {f.check_id for f in by_criterion.get(crit.id, ())}
+            if crit.status is ControlStatus.MET and set(crit.check_ids) - produced:
+                crit = replace(crit, status=ControlStatus.INCOMPLETE)
+                changed.append(crit.id)
+            criteria.append(crit)
+        if criteria != list(control.criteria):
+            control = replace(control, status=worst(c.status for c in criteria), criteria=tuple(criteria))
+        results.append(control)
+    return tuple(results), tuple(changed)
