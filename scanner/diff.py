@@ -8,7 +8,12 @@ Findings are matched by their key ``(check_id, resource_id, region)``, never by 
 ``new_fail``     the key is FAIL and was absent (a new resource) or ERROR (not evaluated);
 ``resolved``     the key was FAIL and is now PASS or NOT_APPLICABLE, or has disappeared with
                  its resource;
-``newly_error``  the key is ERROR and was not (a permission removed, a service throttling).
+``newly_error``  the key is ERROR and was not (a permission removed, a service throttling);
+``not_evaluated`` the key was FAIL and is absent from the new run, but the new run cannot say
+                 that its resource is gone: the check reported ERROR in that region (or
+                 account-wide, "global": a denied list call gives one ERROR keyed by the account
+                 id, not one per resource), the check produced no finding at all, or the new
+                 run is incomplete (interrupted). Such a key is never counted as resolved.
 
 Only the common scope is compared: checks both runs ran, in regions both runs scanned (plus
 "global"). A key outside it (a check added by a newer govscan, a region dropped from the
@@ -28,7 +33,7 @@ from __future__ import annotations
 
 import calendar
 import enum
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -49,6 +54,7 @@ class ChangeKind(enum.StrEnum):
     NEW_FAIL = "new_fail"
     RESOLVED = "resolved"
     NEWLY_ERROR = "newly_error"
+    NOT_EVALUATED = "not_evaluated"
 
 
 _HEADINGS = {
@@ -56,6 +62,7 @@ _HEADINGS = {
     ChangeKind.NEW_FAIL: "NEW FAIL",
     ChangeKind.RESOLVED: "RESOLVED",
     ChangeKind.NEWLY_ERROR: "NEWLY ERROR",
+    ChangeKind.NOT_EVALUATED: "NOT EVALUATED (FAIL before; the new run gives no verdict, so not resolved)",
 }
 _GOOD = (Status.PASS, Status.NOT_APPLICABLE)
 
@@ -70,6 +77,7 @@ class FindingChange:
     new_status: Status | None
     severity: str
     message: str  # the newer message (the older one if the finding disappeared)
+    reason: str = ""  # NOT_EVALUATED: why the new run gives no verdict on the key
 
     @property
     def key(self) -> Key:
@@ -139,6 +147,31 @@ def _by_key(doc: Mapping[str, Any]) -> dict[Key, Mapping[str, Any]]:
     return {(f["check_id"], f["resource_id"], f["region"]): f for f in doc["findings"]}
 
 
+def _unevaluated(doc: Mapping[str, Any]) -> Callable[[str, str], str]:
+    """For a FAIL key missing from ``doc``: why ``doc`` cannot say that its resource is gone
+    (``""``: it can, the key is resolved)."""
+    ran: set[str] = set()
+    errors: set[tuple[str, str]] = set()
+    for f in doc["findings"]:
+        ran.add(f["check_id"])
+        if f["status"] == Status.ERROR.value:
+            errors.add((f["check_id"], f["region"]))
+    incomplete = not doc.get("complete", True)
+
+    def reason(check_id: str, region: str) -> str:
+        if incomplete:
+            return "the new run is incomplete (interrupted): a missing finding proves nothing"
+        if (check_id, region) in errors:
+            return f"the check could not evaluate in {region} (ERROR) in the new run"
+        if (check_id, GLOBAL_REGION) in errors:
+            return "the check could not evaluate account-wide (ERROR, region global) in the new run"
+        if check_id not in ran:
+            return "the check produced no finding in the new run (it did not run)"
+        return ""
+
+    return reason
+
+
 _ORDER = {kind: i for i, kind in enumerate(ChangeKind)}
 
 
@@ -148,6 +181,7 @@ def diff_documents(old: Mapping[str, Any], new: Mapping[str, Any]) -> ScanDiff:
     new_checks, new_regions = _scope(new)
     checks, regions = old_checks & new_checks, old_regions & new_regions
     before, after = _by_key(old), _by_key(new)
+    unevaluated = _unevaluated(new)
     changes: list[FindingChange] = []
     not_compared = 0
     for key in sorted(before.keys() | after.keys()):
@@ -160,9 +194,14 @@ def diff_documents(old: Mapping[str, Any], new: Mapping[str, Any]) -> ScanDiff:
         kind = _classify(old_status, new_status)
         if kind is None:
             continue
+        reason = unevaluated(key[0], key[2]) if kind is ChangeKind.RESOLVED and now is None else ""
+        if reason:
+            kind = ChangeKind.NOT_EVALUATED
         shown = now or was
         assert shown is not None
-        changes.append(FindingChange(kind, *key, old_status, new_status, shown["severity"], shown["message"]))
+        changes.append(
+            FindingChange(kind, *key, old_status, new_status, shown["severity"], shown["message"], reason)
+        )
     changes.sort(key=lambda c: (_ORDER[c.kind], c.key))
     old_controls = {c["id"]: ControlStatus(c["status"]) for c in old["controls"]}
     new_controls = {c["id"]: ControlStatus(c["status"]) for c in new["controls"]}
@@ -178,7 +217,7 @@ def diff_documents(old: Mapping[str, Any], new: Mapping[str, Any]) -> ScanDiff:
     if (a.started_at, a.scan_id) > (b.started_at, b.scan_id):
         warnings.append("OLD is more recent than NEW: the changes read backwards")
     if not old.get("complete", True) or not new.get("complete", True):
-        warnings.append("an interrupted (incomplete) run is compared: missing findings may not be resolved")
+        warnings.append("an interrupted (incomplete) run is compared: missing findings are not counted as resolved")
     return ScanDiff(a, b, tuple(changes), controls, not_compared, tuple(warnings))
 
 
@@ -205,6 +244,8 @@ def summary_line(diff: ScanDiff) -> str:
         f"{counts[ChangeKind.RESOLVED]} resolved, {counts[ChangeKind.NEWLY_ERROR]} newly ERROR; "
         f"{len(diff.controls)} control(s) changed ({len(diff.control_regressions)} MET -> NOT_MET)"
     )
+    if counts[ChangeKind.NOT_EVALUATED]:
+        text += f"; {counts[ChangeKind.NOT_EVALUATED]} earlier FAIL(s) not evaluated in the new run (not resolved)"
     if diff.not_compared:
         text += f"; {diff.not_compared} finding(s) outside the common scope, not compared"
     return text
@@ -224,9 +265,11 @@ def format_diff(diff: ScanDiff) -> list[str]:
         lines.append(f"{_HEADINGS[kind]}: {len(changes)}")
         for c in changes:
             was = c.old_status.value if c.old_status else "(absent)"
-            now = c.new_status.value if c.new_status else "(gone)"
+            now = c.new_status.value if c.new_status else "(not evaluated)" if c.reason else "(gone)"
             lines.append(f"  {c.check_id}  {c.region}  {c.resource_id}  {was} -> {now}  [{c.severity}]")
             lines.append(f"      {c.message}")
+            if c.reason:
+                lines.append(f"      not resolved: {c.reason}")
     if diff.controls:
         lines.append(f"CONTROLS: {len(diff.controls)}")
         for control in diff.controls:
@@ -253,6 +296,7 @@ def diff_to_json(diff: ScanDiff) -> dict[str, Any]:
                     "new_status": c.new_status.value if c.new_status else None,
                     "severity": c.severity,
                     "message": c.message,
+                    **({"reason": c.reason} if c.reason else {}),
                 }
                 for c in diff.of(kind)
             ]

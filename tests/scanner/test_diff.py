@@ -87,6 +87,7 @@ def test_every_change_kind_by_finding_key() -> None:
             ("bucket_public", "b-1", Status.FAIL, Status.ERROR),
             ("root_mfa", ACCOUNT, Status.PASS, Status.ERROR),
         ],
+        ChangeKind.NOT_EVALUATED: [],
     }
     assert diff.not_compared == 3  # old_check, new_check, the eu-west-1 finding
     assert diff.controls == (
@@ -142,13 +143,80 @@ def test_text_and_json_renderings() -> None:
     assert as_json["not_compared"] == 3
 
 
+W1 = "eu-west-1"
+BUCKET = "arn:aws:s3:::"
+
+
+def test_fail_keys_hidden_by_a_denied_list_call_are_not_evaluated_never_resolved() -> None:
+    """A denied list call gives one ERROR keyed by the account id: the per-resource FAIL keys of
+    that check and region vanish from the new run, but their resources were not looked at."""
+    regions = (E1, W1)
+    old = make_doc("a", [
+        ("s3_default_encryption", BUCKET + "logs", E1, "FAIL"),  # a global check, findings in bucket regions
+        ("s3_default_encryption", BUCKET + "media", W1, "FAIL"),
+        ("sg_admin_ports", "sg-1", E1, "FAIL"),  # us-east-1: DescribeSecurityGroups denied now
+        ("sg_admin_ports", "sg-2", E1, "PASS"),
+        ("sg_admin_ports", "sg-3", W1, "FAIL"),  # eu-west-1 evaluated: sg-3 really is gone
+        ("sg_admin_ports", "sg-4", W1, "PASS"),
+    ], started_at=stamp(1), regions=regions)
+    new = make_doc("b", [
+        ("s3_default_encryption", ACCOUNT, G, "ERROR"),  # s3:ListAllMyBuckets denied
+        ("sg_admin_ports", ACCOUNT, E1, "ERROR"),
+        ("sg_admin_ports", "sg-4", W1, "PASS"),
+    ], started_at=stamp(2), regions=regions)
+    diff = diff_documents(old, new)
+    unevaluated = {(c.resource_id, c.region): c.reason for c in diff.of(ChangeKind.NOT_EVALUATED)}
+    assert unevaluated == {
+        (BUCKET + "logs", E1): "the check could not evaluate account-wide (ERROR, region global) in the new run",
+        (BUCKET + "media", W1): "the check could not evaluate account-wide (ERROR, region global) in the new run",
+        ("sg-1", E1): "the check could not evaluate in us-east-1 (ERROR) in the new run",
+    }
+    assert [(c.resource_id, c.new_status) for c in diff.of(ChangeKind.RESOLVED)] == [("sg-3", None)]
+    assert [c.resource_id for c in diff.of(ChangeKind.NEWLY_ERROR)] == [ACCOUNT, ACCOUNT]
+    text = format_diff(diff)
+    heading = text.index("NOT EVALUATED (FAIL before; the new run gives no verdict, so not resolved): 3")
+    assert text[heading + 1] == f"  s3_default_encryption  {E1}  {BUCKET}logs  FAIL -> (not evaluated)  [high]"
+    assert text[heading + 3] == (
+        "      not resolved: the check could not evaluate account-wide (ERROR, region global) in the new run"
+    )
+    assert "RESOLVED: 1" in text
+    assert text[-1] == (
+        "Summary: 0 regression(s), 0 new FAIL, 1 resolved, 2 newly ERROR; 0 control(s) changed "
+        "(0 MET -> NOT_MET); 3 earlier FAIL(s) not evaluated in the new run (not resolved)"
+    )
+    as_json = diff_to_json(diff)
+    assert [c["resource_id"] for c in as_json["changes"]["not_evaluated"]] == [BUCKET + "logs", BUCKET + "media",
+                                                                               "sg-1"]
+    assert as_json["changes"]["not_evaluated"][2]["reason"].startswith("the check could not evaluate in us-east-1")
+    assert "reason" not in as_json["changes"]["resolved"][0]
+
+
+def test_fail_keys_of_a_check_that_did_not_run_or_of_an_incomplete_run_are_not_evaluated() -> None:
+    old = make_doc("a", [("trail_logging", ACCOUNT, G, "FAIL"), ("sg_admin_ports", "sg-1", E1, "FAIL")],
+                   started_at=stamp(1))
+    # Both checks were selected, but trail_logging produced nothing (an interrupted scan).
+    new = make_doc("b", [("sg_admin_ports", "sg-2", E1, "PASS")], started_at=stamp(2),
+                   checks=("trail_logging", "sg_admin_ports"))
+    diff = diff_documents(old, new)
+    assert [(c.check_id, c.reason) for c in diff.of(ChangeKind.NOT_EVALUATED)] == [
+        ("trail_logging", "the check produced no finding in the new run (it did not run)")]
+    assert [c.resource_id for c in diff.of(ChangeKind.RESOLVED)] == ["sg-1"]
+    interrupted = make_doc("c", [("sg_admin_ports", "sg-2", E1, "PASS"), ("trail_logging", ACCOUNT, G, "PASS")],
+                           started_at=stamp(3), complete=False)
+    diff = diff_documents(old, interrupted)
+    assert [c.resource_id for c in diff.of(ChangeKind.NOT_EVALUATED)] == ["sg-1"]
+    assert diff.of(ChangeKind.NOT_EVALUATED)[0].reason.startswith("the new run is incomplete")
+    # A key that is there, evaluated, still resolves in an incomplete run.
+    assert [c.check_id for c in diff.of(ChangeKind.RESOLVED)] == ["trail_logging"]
+
+
 def test_warnings_for_odd_comparisons() -> None:
     a = make_doc("a", started_at=stamp(2))
     b = make_doc("b", started_at=stamp(1), account_id="222233334444", complete=False)
     assert diff_documents(a, b).warnings == (
         f"the runs are of different accounts ({ACCOUNT} and 222233334444)",
         "OLD is more recent than NEW: the changes read backwards",
-        "an interrupted (incomplete) run is compared: missing findings may not be resolved",
+        "an interrupted (incomplete) run is compared: missing findings are not counted as resolved",
     )
 
 
