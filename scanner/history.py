@@ -18,6 +18,15 @@ store first. A store written by a newer govscan is refused rather than guessed a
 
 A run whose document says ``"complete": false`` (an interrupted scan) is stored and listed,
 but never chosen as the latest or previous run of an account (:meth:`Store.latest`).
+
+Readers do not create. ``Store(path)`` is the writer's store (``scan``): it creates the folder
+and the database on first use. ``Store(path, create=False)`` is the readers' (``history``,
+``diff``, ``status``): it opens the file read-only (SQLite's ``mode=ro`` URI) and raises
+:class:`HistoryError` ``no history at PATH`` when there is none, so a mistyped ``--store``
+is an error instead of a new empty database. A read-only open of a store written by an older
+govscan still migrates it first (through a read-write open of the existing file: migrations
+only add what the documents already hold). SQLite may leave the empty ``-wal``/``-shm`` side
+files a WAL reader needs beside the database; the next writer removes them.
 """
 
 from __future__ import annotations
@@ -164,17 +173,33 @@ _SELECT_RUNS = (
 
 
 class Store:
-    """One history database. Cheap to create: each operation opens its own connection."""
+    """One history database. Cheap to create: each operation opens its own connection.
 
-    def __init__(self, path: Path | None = None) -> None:
+    ``create=False``: read-only, for commands that only read (see the module docstring).
+    """
+
+    def __init__(self, path: Path | None = None, *, create: bool = True) -> None:
         self.path = path or default_store_path()
+        self.create = create
         self._migrated = False
+
+    def _open(self, mode: str) -> sqlite3.Connection:
+        """``mode``: ``rwc`` (create if missing), ``rw`` or ``ro`` (both fail if it is missing)."""
+        if mode == "rwc":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            return sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        uri = f"{self.path.resolve().as_uri()}?mode={mode}"  # as_uri escapes "?" and "#" in the path
+        return sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+
+    def _missing(self) -> HistoryError:
+        return HistoryError(f"no history at {self.path}: run a scan first, or pass --store")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
+        if not self.create and not self.path.is_file():
+            raise self._missing()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            db = self._open("rwc" if self.create else "ro")
         except (OSError, sqlite3.Error) as exc:
             raise HistoryError(f"cannot open the history store {self.path}: {exc}") from exc
         with closing(db):
@@ -183,11 +208,33 @@ class Store:
                 db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
                 db.execute("PRAGMA foreign_keys = ON")
                 if not self._migrated:
-                    self._migrate(db)
+                    if self.create:
+                        self._migrate(db)
+                    else:
+                        self._check_readable(db)
                     self._migrated = True
                 yield db
             except sqlite3.DatabaseError as exc:
                 raise HistoryError(f"history store {self.path}: {exc}") from exc
+
+    def _check_readable(self, db: sqlite3.Connection) -> None:
+        """Read-only open: a govscan store of a known schema, migrated first if it is older."""
+        version = int(db.execute("PRAGMA user_version").fetchone()[0])
+        if version == 0 and db.execute("SELECT 1 FROM sqlite_master WHERE name = 'runs'").fetchone() is None:
+            raise self._missing()  # an empty file, or some other SQLite database: no govscan history
+        self._refuse_newer(version)
+        if version < SCHEMA_VERSION:
+            writer = self._open("rw")
+            with closing(writer):
+                writer.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                self._migrate(writer)
+
+    def _refuse_newer(self, version: int) -> None:
+        if version > SCHEMA_VERSION:
+            raise HistoryError(
+                f"history store {self.path} has schema version {version}; this govscan knows up to "
+                f"{SCHEMA_VERSION}: upgrade govscan (or use --store for another file)"
+            )
 
     def _migrate(self, db: sqlite3.Connection) -> None:
         # WAL is a property of the file: set once, it stays. It lets readers go on while a scan
@@ -195,11 +242,7 @@ class Store:
         if db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
             db.execute("PRAGMA journal_mode = WAL")
         version = int(db.execute("PRAGMA user_version").fetchone()[0])
-        if version > SCHEMA_VERSION:
-            raise HistoryError(
-                f"history store {self.path} has schema version {version}; this govscan knows up to "
-                f"{SCHEMA_VERSION}: upgrade govscan (or use --store for another file)"
-            )
+        self._refuse_newer(version)
         while version < SCHEMA_VERSION:
             with _transaction(db):
                 # Read again inside the write lock: another process may have migrated meanwhile.
@@ -221,6 +264,8 @@ class Store:
 
         The same scan id with a different digest is refused: history is append-only.
         """
+        if not self.create:
+            raise HistoryError(f"history store {self.path} was opened read-only")
         try:
             validate(doc)
         except DocumentError as exc:
@@ -249,8 +294,23 @@ class Store:
             return [_summary(r) for r in db.execute(query + " ORDER BY started_at, scan_id", params)]
 
     def labels(self) -> list[str]:
+        """The accounts' labels (an account scanned without a label is listed by its id)."""
         with self._connect() as db:
             return [r[0] for r in db.execute("SELECT DISTINCT label FROM runs ORDER BY label")]
+
+    def knows(self, label: str) -> bool:
+        """Whether any run is stored for ``label`` (a label or an account id, as :meth:`runs` takes)."""
+        with self._connect() as db:
+            query = "SELECT 1 FROM runs WHERE label = ? OR account_id = ? LIMIT 1"
+            return db.execute(query, (label, label)).fetchone() is not None
+
+    def require(self, labels: Sequence[str]) -> None:
+        """Raise :class:`HistoryError` naming the stored labels when one of ``labels`` has no run
+        (``govscan history --account`` and ``status --account`` exit 2 on a typo, not "no runs")."""
+        unknown = [label for label in labels if not self.knows(label)]
+        if unknown:
+            known = ", ".join(self.labels()) or "none"
+            raise HistoryError(f"no stored runs of {', '.join(unknown)} in {self.path} (stored: {known})")
 
     def document(self, scan_id: str) -> dict[str, Any]:
         """The stored document of a run (a unique prefix of its id will do), digest checked."""

@@ -306,3 +306,58 @@ def test_a_writer_killed_mid_run_leaves_no_half_written_run(tmp_path: Path) -> N
         assert db.execute("SELECT count(*) FROM run_controls WHERE scan_id = 'doomed'").fetchone()[0] == 0
     assert after.save(make_doc("doomed", [("c_one", "r1", "us-east-1", "FAIL")], started_at=stamp(2)))  # no lock left
     assert [r.scan_id for r in after.runs()] == ["kept", "doomed"]
+
+
+# --- readers never create ------------------------------------------------------------------
+
+
+def test_a_reader_of_a_missing_store_creates_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "typo" / "histroy.sqlite"
+    reader = Store(path, create=False)
+    for read in (reader.runs, reader.labels, lambda: reader.latest("clinic"), lambda: reader.document("x")):
+        with pytest.raises(HistoryError, match=r"^no history at .*histroy\.sqlite: run a scan first, or pass --store$"):
+            read()
+    assert not path.parent.exists()
+
+
+def test_a_reader_opens_read_only_and_leaves_the_database_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite"
+    doc = make_doc("a-1", [("c_one", "r1", "us-east-1", "FAIL")])
+    Store(path).save(doc)
+    before = path.read_bytes()
+    reader = Store(path, create=False)
+    assert [r.scan_id for r in reader.runs()] == ["a-1"]
+    assert reader.document("a-1") == doc and reader.labels() == ["clinic"]
+    with pytest.raises(HistoryError, match="opened read-only"):
+        reader.save(make_doc("a-2"))
+    with sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True) as db, pytest.raises(sqlite3.Error):
+        db.execute("DELETE FROM runs")  # what mode=ro guarantees, whatever the code does
+    assert path.read_bytes() == before
+
+
+def test_a_reader_migrates_an_older_store_and_refuses_a_foreign_database(tmp_path: Path) -> None:
+    old = tmp_path / "old.sqlite"
+    with sqlite3.connect(old) as db:
+        MIGRATIONS[0](db)
+        _insert_run(db, make_doc("a-1"), json.dumps(make_doc("a-1")))
+        db.execute("PRAGMA user_version = 1")
+    reader = Store(old, create=False)
+    assert [run.scan_id for run, _ in reader.control_timeline("clinic")] == ["a-1"]
+    assert reader.schema_version() == SCHEMA_VERSION
+    other = tmp_path / "other.sqlite"
+    with sqlite3.connect(other) as db:
+        db.execute("CREATE TABLE notes (x)")
+    with pytest.raises(HistoryError, match="no history at"):
+        Store(other, create=False).runs()
+    with pytest.raises(HistoryError, match=r"junk\.sqlite"):
+        (tmp_path / "junk.sqlite").write_text("this is not sqlite " * 100)
+        Store(tmp_path / "junk.sqlite", create=False).runs()
+
+
+def test_unknown_account_names_the_stored_ones(store: Store) -> None:
+    store.save(make_doc("a-1"))
+    store.save(make_doc("b-1", label="retail", account_id="222233334444"))
+    store.require(["clinic", ACCOUNT, "222233334444"])  # a label or an account id
+    assert store.knows("retail") and not store.knows("nosuch")
+    with pytest.raises(HistoryError, match=r"no stored runs of nosuch in .* \(stored: clinic, retail\)"):
+        store.require(["retail", "nosuch"])
