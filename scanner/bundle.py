@@ -17,6 +17,11 @@ seal against the archive's bytes, so a change to any byte, in a file, a zip head
 directory or the comment itself, fails. The archive is deterministic (sorted names, fixed
 timestamps and permissions).
 
+A zip archive with neither a govscan manifest nor a govscan seal was never a bundle: that is
+:class:`BundleUnreadable` (``govscan verify`` exits 2, "not a govscan bundle"), not a "changed"
+bundle. Each problem is reported once: a member that cannot be read (a bad CRC) is "damaged",
+not also "missing".
+
 This is tamper evidence, not a signature: whoever can rewrite the whole bundle can rewrite the
 seal too. Send the seal (``govscan verify`` prints it) to the auditor through another channel,
 or sign the bundle file with your own key, to pin it.
@@ -89,6 +94,8 @@ def _raw_entries(data: bytes, infos: Sequence[zipfile.ZipInfo], end: int) -> dic
     deflate block header can); these name the file whose stored bytes changed.
     """
     ordered = sorted(infos, key=lambda i: i.header_offset)
+    if not ordered:
+        return {}
     bounds = [i.header_offset for i in ordered[1:]] + [end]
     return {i.filename: sha256(data[i.header_offset : stop]) for i, stop in zip(ordered, bounds, strict=True)}
 
@@ -136,21 +143,43 @@ def _looks_like_zip(data: bytes) -> bool:
     return data.startswith(b"PK\x03\x04") or b"PK\x05\x06" in data[-(COMMENT_LENGTH + 4096) :]
 
 
-def _read_members(archive: zipfile.ZipFile, problems: list[str]) -> dict[str, bytes]:
+def _read_members(archive: zipfile.ZipFile, problems: list[str], damaged: set[str]) -> dict[str, bytes]:
     contents: dict[str, bytes] = {}
     for info in archive.infolist():
-        if info.filename in contents:
+        if info.filename in contents or info.filename in damaged:
             problems.append(f"{info.filename}: appears twice in the archive")
             continue
         try:
             contents[info.filename] = archive.read(info)
         except _ZIP_ERRORS as exc:
             problems.append(f"{info.filename}: damaged ({exc})")
+            damaged.add(info.filename)
     return contents
 
 
+def _is_bundle(comment: bytes, names: set[str], manifest_bytes: bytes | None) -> bool:
+    """Whether the archive claims to be a govscan bundle: a govscan seal, or a manifest that is
+    govscan's (or too damaged to tell). A foreign zip, even one with its own manifest.json (a
+    browser extension has one), is not."""
+    if comment.startswith(b"govscan.bundle/"):
+        return True
+    if MANIFEST not in names:
+        return False
+    if manifest_bytes is None:
+        return True  # listed but unreadable: a damaged bundle
+    try:
+        manifest = json.loads(manifest_bytes)
+    except ValueError:
+        return True
+    return isinstance(manifest, dict) and manifest.get("format") == BUNDLE_FORMAT
+
+
 def _check_files(
-    contents: Mapping[str, bytes], manifest_bytes: bytes, stored: Mapping[str, str], problems: list[str]
+    contents: Mapping[str, bytes],
+    manifest_bytes: bytes,
+    stored: Mapping[str, str],
+    problems: list[str],
+    damaged: set[str],
 ) -> int:
     try:
         manifest = json.loads(manifest_bytes)
@@ -160,6 +189,8 @@ def _check_files(
         problems.append(f"{MANIFEST}: not a readable manifest ({exc})")
         return 0
     for name, expected in sorted(files.items()):
+        if name in damaged:
+            continue  # already reported as damaged
         if name not in contents:
             problems.append(f"{name}: listed in the manifest but missing")
         elif sha256(contents[name]) != expected:
@@ -177,7 +208,8 @@ def _check_files(
 
 
 def verify_bundle(path: Path) -> Verification:
-    """Check a bundle; raises :class:`BundleUnreadable` for input that is not a bundle at all."""
+    """Check a bundle; raises :class:`BundleUnreadable` for input that is not a bundle at all
+    (unreadable, not a zip, or a zip govscan never wrote)."""
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -185,10 +217,11 @@ def verify_bundle(path: Path) -> Verification:
     if not _looks_like_zip(data):
         raise BundleUnreadable(f"{path} is not a zip archive, so not a govscan evidence bundle")
     problems: list[str] = []
+    damaged: set[str] = set()
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             comment = archive.comment
-            contents = _read_members(archive, problems)
+            contents = _read_members(archive, problems, damaged)
             infos = archive.infolist()
             manifest_info = next((i for i in infos if i.filename == MANIFEST), None)
             end = manifest_info.header_offset if manifest_info else len(data)
@@ -196,11 +229,16 @@ def verify_bundle(path: Path) -> Verification:
     except _ZIP_ERRORS as exc:
         return Verification(0, "", (f"the archive's structure is damaged ({exc})",))
     manifest_bytes = contents.get(MANIFEST)
+    if not _is_bundle(comment, {i.filename for i in infos}, manifest_bytes):
+        raise BundleUnreadable(
+            f"{path} is a zip archive but not a govscan evidence bundle (no govscan {MANIFEST} and no govscan seal)"
+        )
     files = 0
     if manifest_bytes is None:
-        problems.append(f"{MANIFEST}: missing (not a govscan bundle, or damaged)")
+        if MANIFEST not in damaged:
+            problems.append(f"{MANIFEST}: missing (removed from the bundle)")
     else:
-        files = _check_files(contents, manifest_bytes, stored, problems)
+        files = _check_files(contents, manifest_bytes, stored, problems, damaged)
     sealed = _COMMENT.match(comment) if data.endswith(comment) else None
     if sealed is None or len(comment) != COMMENT_LENGTH:
         problems.append("the seal (archive comment) is missing or altered")

@@ -95,6 +95,28 @@ def test_changed_report_is_named(bundle: Path, tmp_path: Path) -> None:
     assert any(p.startswith("reports/findings.csv: ") for p in result.problems), result.problems
 
 
+def test_a_member_with_a_bad_crc_is_named_once_as_damaged(bundle: Path, tmp_path: Path) -> None:
+    data = bytearray(bundle.read_bytes())
+    with zipfile.ZipFile(bundle) as archive:
+        start = archive.start_dir
+    name = b"reports/findings.csv"
+    position = start
+    while data[position : position + 4] == b"PK\x01\x02":  # central directory records
+        size = 46 + sum(int.from_bytes(data[position + at : position + at + 2], "little") for at in (28, 30, 32))
+        if data[position + 46 : position + 46 + len(name)] == name:
+            data[position + 16] ^= 0x01  # the CRC-32 the reader checks the content against
+            break
+        position += size
+    else:
+        pytest.fail("no central directory record for reports/findings.csv")
+    path = tmp_path / "crc.zip"
+    path.write_bytes(bytes(data))
+    problems = verify_bundle(path).problems
+    named = [p for p in problems if p.startswith("reports/findings.csv: ")]
+    assert len(named) == 1 and named[0].startswith("reports/findings.csv: damaged (Bad CRC-32"), problems
+    assert not any("listed in the manifest but missing" in p for p in problems)
+
+
 def test_sampled_bytes_of_the_full_bundle(bundle: Path, tmp_path: Path) -> None:
     size = len(bundle.read_bytes())
     offsets = sorted({*range(0, size, max(1, size // 60)), size - 1, size - COMMENT_LENGTH, size - COMMENT_LENGTH - 1})
@@ -174,8 +196,28 @@ def test_unreadable_input(tmp_path: Path) -> None:
 
 
 def test_a_foreign_zip_is_not_a_bundle(tmp_path: Path) -> None:
+    """Not "changed after govscan wrote it" (exit 1): govscan never wrote it (BundleUnreadable, exit 2)."""
     path = tmp_path / "other.zip"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("readme.txt", "hello")
+    with pytest.raises(BundleUnreadable, match=r"other\.zip is a zip archive but not a govscan evidence bundle"):
+        verify_bundle(path)
+    extension = tmp_path / "extension.zip"  # a browser extension has a manifest.json of its own
+    with zipfile.ZipFile(extension, "w") as archive:
+        archive.writestr(MANIFEST, json.dumps({"manifest_version": 3, "name": "x"}))
+    with pytest.raises(BundleUnreadable, match="not a govscan evidence bundle"):
+        verify_bundle(extension)
+
+
+def test_a_bundle_whose_manifest_was_removed_is_changed_not_foreign(bundle: Path, tmp_path: Path) -> None:
+    with zipfile.ZipFile(bundle) as archive:
+        members = {n: archive.read(n) for n in archive.namelist() if n != MANIFEST}
+    raw = io.BytesIO()
+    with zipfile.ZipFile(raw, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+        archive.comment = bundle.read_bytes()[-COMMENT_LENGTH:]
+    path = tmp_path / "stripped.zip"
+    path.write_bytes(raw.getvalue())
     problems = verify_bundle(path).problems
-    assert f"{MANIFEST}: missing (not a govscan bundle, or damaged)" in problems
+    assert f"{MANIFEST}: missing (removed from the bundle)" in problems
