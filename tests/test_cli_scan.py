@@ -175,6 +175,12 @@ def test_progress_lines_name_accounts_checks_and_calls(capsys: pytest.CaptureFix
 
 
 def test_declared_recovery_targets_reach_the_checks(moto_endpoint: str, tmp_path: Path) -> None:
+    World(endpoint_url=moto_endpoint).client("dynamodb").create_table(  # a data store to judge
+        TableName="orders",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
     out = tmp_path / "rpo.json"
     _, output = scan(["--endpoint-url", moto_endpoint, "--checks", "backup_rpo_rto_targets",
                          "--rpo-hours", "24", "--rto-hours", "4", "--json", str(out), "--quiet"])
