@@ -1087,7 +1087,7 @@ def demo_command(out_dir: Path, fast: bool) -> None:
     (a web shop, a clinic, an accountancy, a logistics API; each meets some controls and has
     gaps), writes DIR/accounts.toml and runs `govscan scan --config DIR/accounts.toml
     --endpoint-url ...` on it: every account is reached by assuming its read-only role with its
-    external id. It scans twice (last month, today), with a regression and a fix in between, so
+    external id. It scans twice (an earlier scan standing in for last month's, then today's), with a regression and a fix in between, so
     that `govscan diff` and `govscan status` have a history to show. AWS is never contacted:
     the demo runs on fake credentials, set for this process only.
 

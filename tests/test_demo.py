@@ -114,7 +114,7 @@ def test_full_demo_history_shows_the_webshop_regression_and_the_clinic_fix(tmp_p
     out = tmp_path / "demo"
     result = run_demo_cli(out)
     assert "Scan 2 of 2" in result.output and "webshop: someone opened SSH" in result.output
-    assert {p.name for p in (out / "last-month").glob("*.json")} == {f"{label}.json" for label in LABELS}
+    assert {p.name for p in (out / "earlier").glob("*.json")} == {f"{label}.json" for label in LABELS}
     store = str(out / "history.sqlite")
 
     webshop = CliRunner().invoke(main, ["diff", "previous", "latest", "--account", "webshop", "--store", store,
@@ -130,7 +130,7 @@ def test_full_demo_history_shows_the_webshop_regression_and_the_clinic_fix(tmp_p
     history = CliRunner().invoke(main, ["history", "--store", store])
     assert history.exit_code == 0 and sum(label in line for line in history.output.splitlines()
                                           for label in LABELS) == 8
-    previous = {label: load(out / "last-month" / f"{label}.json") for label in LABELS}
+    previous = {label: load(out / "earlier" / f"{label}.json") for label in LABELS}
     assert portfolio_gaps(previous) == []  # last month's portfolio was a complete example too
 
 
