@@ -282,3 +282,27 @@ def test_window_days_left() -> None:
     assert window(date(2026, 1, 15), date(2026, 1, 10)).describe() == (
         "window 2026-01-15 -> 2026-07-15 has not started (5 days to go)"
     )
+
+
+def test_through_the_runner_a_denied_list_call_resolves_nothing(run_scan) -> None:  # type: ignore[no-untyped-def]
+    """The audit's case on moto: last run, SSH open to the world on sg 'web'; this run,
+    ec2:DescribeSecurityGroups is denied. The group was not looked at: not resolved."""
+    from fixtures.moto_ext import faults
+    from fixtures.world import World
+    from fixtures.worlds import ec2 as ec2_worlds
+    from scanner.document import to_document
+
+    check = "ec2_sg_no_internet_admin_ports"
+    web = ec2_worlds.security_group(World(), E1, "web", [ec2_worlds.tcp(22, v4=("0.0.0.0/0",))])
+    before = to_document(run_scan([check]))
+    failed = [f["resource_id"] for f in before["findings"] if f["status"] == "FAIL"]
+    assert len(failed) == 1 and failed[0].endswith(f"security-group/{web}")
+    faults.deny("ec2:DescribeSecurityGroups")
+    after = to_document(run_scan([check]))
+    assert [(f["status"], f["resource_id"], f["region"]) for f in after["findings"]] == [
+        ("ERROR", after["target"]["account_id"], E1)]
+    diff = diff_documents(before, after)
+    assert diff.of(ChangeKind.RESOLVED) == ()
+    (unevaluated,) = diff.of(ChangeKind.NOT_EVALUATED)
+    assert (unevaluated.resource_id, unevaluated.reason) == (
+        failed[0], "the check could not evaluate in us-east-1 (ERROR) in the new run")
