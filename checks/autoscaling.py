@@ -1,5 +1,5 @@
 """Amazon EC2 Auto Scaling: groups spread over Availability Zones (DOC-001.2) and scale with
-demand (DOC-001.1)."""
+demand (DOC-001.1); running EC2 instances outside any group do not scale automatically."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from scanner.models import Finding, Scope, Severity, Status
 from scanner.registry import check
 
 GROUP = "AWS::AutoScaling::AutoScalingGroup"
+INSTANCE = "AWS::EC2::Instance"
 # Simple and step scaling run only when a CloudWatch alarm invokes them; target tracking creates
 # and manages its own alarms; predictive scaling acts only in ForecastAndScale mode (the API's
 # default mode is ForecastOnly).
@@ -27,6 +28,17 @@ def groups(ctx: CheckContext) -> list[dict[str, Any]]:
 def group_arn(ctx: CheckContext, group: dict[str, Any]) -> str:
     # DescribeAutoScalingGroups always returns the ARN (it embeds a generated id that cannot be rebuilt).
     return str(group["AutoScalingGroupARN"])
+
+
+def standalone_instances(ctx: CheckContext, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Running EC2 instances that no group of ``found`` lists among its instances. The instance
+    listing is unfiltered, as in the other checks that read it, so the cache serves them all."""
+    members = {i["InstanceId"] for group in found for i in group.get("Instances", [])}
+    reservations = ctx.read("ec2", "DescribeInstances").get("Reservations", [])
+    return [
+        i for r in reservations for i in r.get("Instances", [])
+        if i.get("State", {}).get("Name") == "running" and i["InstanceId"] not in members
+    ]
 
 
 def not_applicable(ctx: CheckContext) -> Finding:
@@ -107,21 +119,39 @@ def policy_facts(policy: dict[str, Any]) -> dict[str, Any]:
     severity=Severity.MEDIUM,
     criteria=("DOC-001.1",),
     permissions=("autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribePolicies",
-                 "autoscaling:DescribeScheduledActions"),
+                 "autoscaling:DescribeScheduledActions", "ec2:DescribeInstances"),
     scope=Scope.REGIONAL,
-    remediation="Add a target tracking policy (aws autoscaling put-scaling-policy --policy-type "
-    "TargetTrackingScaling, e.g. ASGAverageCPUUtilization 50) and keep MaxSize above MinSize.",
+    remediation="Run the servers in an Auto Scaling group (a launch template and at least two subnets) with a "
+    "target tracking policy (aws autoscaling put-scaling-policy --policy-type TargetTrackingScaling, e.g. "
+    "ASGAverageCPUUtilization 50) and keep MaxSize above MinSize.",
 )
 def autoscaling_scaling_policies(ctx: CheckContext) -> Iterator[Finding]:
     """The checklist asks that the design scales automatically with demand. A group does when an
     enabled dynamic policy can change its capacity: target tracking, step or simple scaling
     invoked by a CloudWatch alarm, or predictive scaling in ForecastAndScale mode, and its MaxSize
     is above its MinSize (otherwise no policy can move it). Scheduled actions follow the clock,
-    not demand: a group with only scheduled actions FAILs and the actions are listed as evidence."""
+    not demand: a group with only scheduled actions FAILs and the actions are listed as evidence.
+    A running EC2 instance that no Auto Scaling group lists among its instances is a server of
+    fixed capacity: it FAILs on its own (nothing adds a server when it is overloaded). Instances
+    launched by other scalers (Karpenter, EMR managed scaling, EC2 or Spot Fleet) are not
+    recognised and FAIL the same way; the reviewer can explain them. Not evaluated here: ECS
+    service, Lambda, DynamoDB and Aurora scaling (Application Auto Scaling), so a region with no
+    Auto Scaling group and no running instance is NOT_APPLICABLE."""
     found = groups(ctx)
-    if not found:
-        yield not_applicable(ctx)
-        return
+    if found:
+        yield from _group_verdicts(ctx, found)
+    instances = standalone_instances(ctx, found)
+    if not found and not instances:
+        yield ctx.finding(
+            Status.NOT_APPLICABLE, evidence={"auto_scaling_groups": [], "running_instances": []},
+            message=f"No Auto Scaling groups and no running EC2 instances in {ctx.region} (ECS service and "
+            "Lambda scaling are not evaluated).",
+        )
+    yield from _fixed_instances(ctx, instances, found)
+
+
+def _group_verdicts(ctx: CheckContext, found: list[dict[str, Any]]) -> Iterator[Finding]:
+    """One finding per group: PASS when an active dynamic policy can move its capacity."""
     policies: dict[str, list[dict[str, Any]]] = {}
     for policy in ctx.read("autoscaling", "DescribePolicies").get("ScalingPolicies", []):
         policies.setdefault(policy["AutoScalingGroupName"], []).append(policy_facts(policy))
@@ -156,3 +186,25 @@ def autoscaling_scaling_policies(ctx: CheckContext) -> Iterator[Finding]:
             problem = "it has no scaling policies"
         yield ctx.finding(Status.FAIL, resource_id=group_arn(ctx, group), resource_type=GROUP, evidence=evidence,
                           message=f"Auto Scaling group {name} does not scale on demand: {problem}.")
+
+
+def _fixed_instances(
+    ctx: CheckContext, instances: list[dict[str, Any]], found: list[dict[str, Any]]
+) -> Iterator[Finding]:
+    """One FAIL per running instance outside every Auto Scaling group."""
+    for instance in instances:
+        instance_id = instance["InstanceId"]
+        name = next((t["Value"] for t in instance.get("Tags", []) if t.get("Key") == "Name"), None)
+        evidence = {
+            "instance_id": instance_id,
+            "name": name,
+            "instance_type": instance.get("InstanceType"),
+            "availability_zone": (instance.get("Placement") or {}).get("AvailabilityZone"),
+            "auto_scaling_groups_in_region": [g["AutoScalingGroupName"] for g in found],
+        }
+        called = f"{instance_id} ({name})" if name else instance_id
+        yield ctx.finding(
+            Status.FAIL, resource_id=ctx.arn("ec2", f"instance/{instance_id}"), resource_type=INSTANCE,
+            evidence=evidence, message=f"EC2 instance {called} runs outside any Auto Scaling group: this part of "
+            "the workload has a fixed capacity and does not scale automatically.",
+        )

@@ -73,6 +73,40 @@ def test_dynamic_policies_pass_and_inert_ones_fail(run_scan) -> None:  # type: i
     assert finding(bare).message.endswith("it has no scaling policies.")
 
 
+def test_servers_outside_any_group_fail_by_name_beside_the_groups(run_scan) -> None:  # type: ignore[no-untyped-def]
+    world = World()
+    web = worlds.group(world, "web", region="us-east-1", policy="target")
+    legacy = worlds.server(world, "legacy-app", region="us-east-1")
+    worlds.server(world, "old-batch", region="us-east-1", stopped=True)  # not running: not judged
+    lone = worlds.server(world, "fileserver", region="eu-west-1")  # a region with no group at all
+    run = run_scan(["autoscaling_scaling_policies"], regions=REGIONS)
+    legacy_arn = world.arn("ec2", f"instance/{legacy}", "us-east-1")
+    lone_arn = world.arn("ec2", f"instance/{lone}", "eu-west-1")
+    # The group's own instance is judged through its group, not on its own.
+    assert statuses(run, "autoscaling_scaling_policies") == {
+        (web, "us-east-1"): Status.PASS, (legacy_arn, "us-east-1"): Status.FAIL, (lone_arn, "eu-west-1"): Status.FAIL,
+    }
+    f = only(run, "autoscaling_scaling_policies", resource_id=legacy_arn)
+    assert f.resource_type == "AWS::EC2::Instance"
+    assert f.message == (f"EC2 instance {legacy} (legacy-app) runs outside any Auto Scaling group: this part of "
+                         "the workload has a fixed capacity and does not scale automatically.")
+    assert f.evidence == {"instance_id": legacy, "name": "legacy-app", "instance_type": "t3.micro",
+                          "availability_zone": "us-east-1a", "auto_scaling_groups_in_region": ["web"]}
+    eu = only(run, "autoscaling_scaling_policies", resource_id=lone_arn)
+    assert eu.evidence["auto_scaling_groups_in_region"] == [] and "fileserver" in eu.message
+
+
+def test_denied_instance_listing_keeps_group_verdicts_and_is_error(run_scan) -> None:  # type: ignore[no-untyped-def]
+    world = World()
+    web = worlds.group(world, "web", region="us-east-1")
+    faults.deny("ec2:DescribeInstances")
+    run = run_scan(["autoscaling_scaling_policies"])
+    assert only(run, "autoscaling_scaling_policies", resource_id=web).status is Status.PASS
+    f = only(run, "autoscaling_scaling_policies", resource_id=ACCOUNT)
+    assert f.status is Status.ERROR and f.evidence["action"] == "ec2:DescribeInstances"
+    assert f.evidence["error_code"] == "UnauthorizedOperation"
+
+
 def test_denied_describe_policies_is_error(run_scan) -> None:  # type: ignore[no-untyped-def]
     worlds.group(World(), "web")
     faults.deny("autoscaling:DescribePolicies")
@@ -85,8 +119,12 @@ def test_denied_describe_policies_is_error(run_scan) -> None:  # type: ignore[no
 
 @pytest.mark.parametrize("check_id", CHECKS)
 def test_no_groups_is_not_applicable(run_scan, check_id: str) -> None:  # type: ignore[no-untyped-def]
+    worlds.server(World(), "old-batch", stopped=True)  # a stopped server scales nothing either way
     f = only(run_scan([check_id]), check_id)
     assert f.status is Status.NOT_APPLICABLE and f.resource_id == ACCOUNT
+    if check_id == "autoscaling_scaling_policies":
+        assert f.message == ("No Auto Scaling groups and no running EC2 instances in us-east-1 (ECS service and "
+                             "Lambda scaling are not evaluated).")
 
 
 @pytest.mark.parametrize("check_id", CHECKS)
