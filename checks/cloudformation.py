@@ -9,10 +9,12 @@ https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/view-stack-events
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -33,20 +35,177 @@ def deployed_stacks(ctx: CheckContext) -> list[dict[str, Any]]:
 
 
 def _iac_markers(ctx: CheckContext) -> list[tuple[str, str | None]]:
-    """Tags that mark a resource as deployed by code: CloudFormation's own, plus the setting
-    ``iac_tag_keys`` (entries ``key`` or ``key=value``, e.g. ``managed-by=terraform``)."""
-    markers: list[tuple[str, str | None]] = [(STACK_NAME_TAG, None)]
+    """Tags that mark a resource as deployed by another IaC tool: the setting ``iac_tag_keys``
+    (entries ``key`` or ``key=value``, e.g. ``managed-by=terraform``)."""
+    markers: list[tuple[str, str | None]] = []
     for entry in ctx.setting("iac_tag_keys", ()):
         key, sep, value = str(entry).partition("=")
         markers.append((key, value if sep else None))
     return markers
 
 
-def _managed_by(tags: dict[str, str], markers: list[tuple[str, str | None]]) -> str | None:
+def _tool_tag(tags: Mapping[str, str], markers: list[tuple[str, str | None]]) -> str | None:
     for key, value in markers:
         if key in tags and (value is None or tags[key] == value):
-            return tags[key] if key == STACK_NAME_TAG else f"{key}={tags[key]}"
+            return f"{key}={tags[key]}"
     return None
+
+
+def _tags(items: list[dict[str, Any]] | None) -> dict[str, str]:
+    return {str(t["Key"]): str(t.get("Value", "")) for t in items or []}
+
+
+@dataclass(frozen=True)
+class LiveResource:
+    """One resource of a counted type, as its own service lists it."""
+
+    arn: str
+    resource_type: str  # the CloudFormation type name
+    physical_id: str  # how ListStackResources names it (PhysicalResourceId)
+    tags: Mapping[str, str] = field(default_factory=dict)  # tags the listing itself carries
+    attached_to: str | None = None  # an EBS volume's instance
+
+
+# The reads below are the other checks' reads, with the same parameters, so the gateway cache
+# serves both (ssm/ec2/_backup_inventory/elb/s3/dynamodb).
+def _ec2_instances(ctx: CheckContext) -> Iterator[LiveResource]:
+    for reservation in ctx.read("ec2", "DescribeInstances").get("Reservations", []):
+        for instance in reservation.get("Instances", []):
+            if instance.get("State", {}).get("Name") in ("terminated", "shutting-down"):
+                continue
+            instance_id = instance["InstanceId"]
+            arn = ctx.arn("ec2", f"instance/{instance_id}")
+            yield LiveResource(arn, "AWS::EC2::Instance", instance_id, _tags(instance.get("Tags")))
+
+
+def _security_groups(ctx: CheckContext) -> Iterator[LiveResource]:
+    for group in ctx.read("ec2", "DescribeSecurityGroups").get("SecurityGroups", []):
+        if group.get("GroupName") == "default":
+            continue  # AWS creates one with every VPC and it cannot be deleted: nobody deployed it
+        arn = ctx.arn("ec2", f"security-group/{group['GroupId']}")
+        yield LiveResource(arn, "AWS::EC2::SecurityGroup", group["GroupId"], _tags(group.get("Tags")))
+
+
+def _volumes(ctx: CheckContext) -> Iterator[LiveResource]:
+    for volume in ctx.read("ec2", "DescribeVolumes").get("Volumes", []):
+        attached = next((a["InstanceId"] for a in volume.get("Attachments", []) if a.get("InstanceId")), None)
+        arn = ctx.arn("ec2", f"volume/{volume['VolumeId']}")
+        yield LiveResource(arn, "AWS::EC2::Volume", volume["VolumeId"], _tags(volume.get("Tags")), attached)
+
+
+def _databases(ctx: CheckContext) -> Iterator[LiveResource]:
+    for db in ctx.read("rds", "DescribeDBInstances").get("DBInstances", []):
+        yield LiveResource(
+            db["DBInstanceArn"], "AWS::RDS::DBInstance", db["DBInstanceIdentifier"], _tags(db.get("TagList"))
+        )
+    for cluster in ctx.read("rds", "DescribeDBClusters").get("DBClusters", []):
+        yield LiveResource(
+            cluster["DBClusterArn"],
+            "AWS::RDS::DBCluster",
+            cluster["DBClusterIdentifier"],
+            _tags(cluster.get("TagList")),
+        )
+
+
+def _load_balancers(ctx: CheckContext) -> Iterator[LiveResource]:
+    for lb in ctx.read("elbv2", "DescribeLoadBalancers").get("LoadBalancers", []):
+        arn = lb["LoadBalancerArn"]
+        yield LiveResource(arn, "AWS::ElasticLoadBalancingV2::LoadBalancer", arn)
+    for lb in ctx.read("elb", "DescribeLoadBalancers").get("LoadBalancerDescriptions", []):
+        name = lb["LoadBalancerName"]
+        arn = ctx.arn("elasticloadbalancing", f"loadbalancer/{name}")
+        yield LiveResource(arn, "AWS::ElasticLoadBalancing::LoadBalancer", name)
+
+
+def _buckets(ctx: CheckContext) -> Iterator[LiveResource]:
+    """The buckets located in the scanned region. ``LocationConstraint`` is empty for us-east-1
+    and the legacy ``EU`` for eu-west-1 (as checks/s3.py reads it)."""
+    for bucket in ctx.read("s3", "ListBuckets", region=ctx.home_region).get("Buckets", []):
+        name = bucket["Name"]
+        location = ctx.read("s3", "GetBucketLocation", region=ctx.home_region, Bucket=name).get("LocationConstraint")
+        if {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(location, str(location)) == ctx.region:
+            yield LiveResource(f"arn:{ctx.partition}:s3:::{name}", "AWS::S3::Bucket", name)
+
+
+def _tables(ctx: CheckContext) -> Iterator[LiveResource]:
+    for name in ctx.read("dynamodb", "ListTables").get("TableNames", []):
+        yield LiveResource(ctx.arn("dynamodb", f"table/{name}"), "AWS::DynamoDB::Table", name)
+
+
+def _functions(ctx: CheckContext) -> Iterator[LiveResource]:
+    for function in ctx.read("lambda", "ListFunctions").get("Functions", []):
+        yield LiveResource(function["FunctionArn"], "AWS::Lambda::Function", function["FunctionName"])
+
+
+INVENTORY: tuple[tuple[str, Callable[[CheckContext], Iterator[LiveResource]]], ...] = (
+    ("EC2 instances", _ec2_instances),
+    ("security groups (not the default ones)", _security_groups),
+    ("EBS volumes", _volumes),
+    ("RDS DB instances and clusters", _databases),
+    ("load balancers (ALB/NLB/GWLB and Classic)", _load_balancers),
+    ("S3 buckets located in the region", _buckets),
+    ("DynamoDB tables", _tables),
+    ("Lambda functions", _functions),
+)
+COUNTED_TYPES = (
+    "AWS::EC2::Instance",
+    "AWS::EC2::SecurityGroup",
+    "AWS::EC2::Volume",
+    "AWS::RDS::DBInstance",
+    "AWS::RDS::DBCluster",
+    "AWS::ElasticLoadBalancingV2::LoadBalancer",
+    "AWS::ElasticLoadBalancing::LoadBalancer",
+    "AWS::S3::Bucket",
+    "AWS::DynamoDB::Table",
+    "AWS::Lambda::Function",
+)
+# Stack resource types whose physical id names a resource of a counted type.
+SAME_RESOURCE = {
+    "AWS::DynamoDB::GlobalTable": "AWS::DynamoDB::Table",
+    "AWS::Neptune::DBInstance": "AWS::RDS::DBInstance",
+    "AWS::DocDB::DBInstance": "AWS::RDS::DBInstance",
+    "AWS::Neptune::DBCluster": "AWS::RDS::DBCluster",
+    "AWS::DocDB::DBCluster": "AWS::RDS::DBCluster",
+}
+AUTOSCALING_GROUP = "AWS::AutoScaling::AutoScalingGroup"
+AUTOSCALING_TAG = "aws:autoscaling:groupName"
+
+
+def _stack_resources(ctx: CheckContext, stacks: list[dict[str, Any]]) -> dict[tuple[str, str], str]:
+    """(resource type, physical id) -> stack name, for every resource of the deployed stacks."""
+    owned: dict[tuple[str, str], str] = {}
+    for stack in stacks:
+        summaries = ctx.read("cloudformation", "ListStackResources", StackName=stack["StackId"]).get(
+            "StackResourceSummaries", []
+        )
+        for summary in summaries:
+            physical = summary.get("PhysicalResourceId")
+            if physical and summary.get("ResourceStatus") != "DELETE_COMPLETE":
+                kind = str(summary.get("ResourceType", ""))
+                owned[(SAME_RESOURCE.get(kind, kind), str(physical))] = stack["StackName"]
+    return owned
+
+
+def _owner(
+    resource: LiveResource,
+    tags: Mapping[str, str],
+    owned: Mapping[tuple[str, str], str],
+    stack_names: set[str],
+    markers: list[tuple[str, str | None]],
+) -> str | None:
+    """The stack (or ``key=value`` IaC tag) that deployed ``resource``; ``None`` if none did."""
+    stack = owned.get((resource.resource_type, resource.physical_id))
+    if stack:
+        return stack
+    # CloudFormation tags what it creates, and tags propagate to what it makes indirectly (an
+    # Auto Scaling group's instances); a resource retained from a deleted stack keeps the tag,
+    # so the tag counts only for a stack deployed now.
+    if tags.get(STACK_NAME_TAG) in stack_names:
+        return tags[STACK_NAME_TAG]
+    group = tags.get(AUTOSCALING_TAG)
+    if group and (AUTOSCALING_GROUP, group) in owned:
+        return owned[(AUTOSCALING_GROUP, group)]
+    return _tool_tag(tags, markers)
 
 
 @check(
@@ -54,70 +213,113 @@ def _managed_by(tags: dict[str, str], markers: list[tuple[str, str | None]]) -> 
     title="Infrastructure is deployed by CloudFormation stacks",
     severity=Severity.MEDIUM,
     criteria=("REL-001.1",),
-    permissions=("cloudformation:DescribeStacks", "tag:GetResources"),
+    permissions=(
+        "cloudformation:DescribeStacks",
+        "cloudformation:ListStackResources",
+        "tag:GetResources",
+        "ec2:DescribeInstances",
+        "ec2:DescribeSecurityGroups",
+        "ec2:DescribeVolumes",
+        "rds:DescribeDBInstances",
+        "rds:DescribeDBClusters",
+        "elasticloadbalancing:DescribeLoadBalancers",
+        "s3:ListAllMyBuckets",
+        "s3:GetBucketLocation",
+        "dynamodb:ListTables",
+        "lambda:ListFunctions",
+    ),
     scope=Scope.REGIONAL,
     remediation="Deploy the workload's resources through CloudFormation (or CDK/SAM), and import resources "
     "created by hand into a stack (CloudFormation resource import, or IaC generator).",
 )
 def cloudformation_stacks_present(ctx: CheckContext) -> Iterator[Finding]:
-    """Infrastructure built by hand cannot be rebuilt, reviewed or rolled back. CloudFormation tags
-    every resource it creates that supports tags with ``aws:cloudformation:stack-name``, so the
-    Resource Groups Tagging API tells, for the region's tagged resources, which a stack manages.
-    The share is managed / all (stacks themselves excluded); PASS when stacks exist and the share
-    is at least ``iac_min_share`` (default 0.8). Untaggable resources and resources never tagged
-    are invisible to this API: the share is over what it lists. Other IaC tools can be credited
-    with the ``iac_tag_keys`` setting (their tags); otherwise their evidence stays manual.
+    """Infrastructure built by hand cannot be rebuilt, reviewed or rolled back. The main live
+    resource types of the region are read from their own services (EC2 instances, security
+    groups except the default ones, EBS volumes, RDS DB instances and clusters, load balancers,
+    S3 buckets located in the region, DynamoDB tables, Lambda functions), so that resources
+    nobody tagged are counted too, and each is matched with the deployed stacks: a resource of a
+    stack (``ListStackResources`` physical id), a resource tagged ``aws:cloudformation:stack-name``
+    with the name of a stack deployed now (what CloudFormation propagates, e.g. to an Auto Scaling
+    group's instances), an instance of a stack's Auto Scaling group, or an EBS volume attached to
+    an instance deployed by code is deployed by code. Resources of other IaC tools count when tagged as the
+    ``iac_tag_keys`` setting says (tags from the listing or from the Resource Groups Tagging API).
+    The share is deployed-by-code / counted, overall and per type; PASS when stacks (or credited
+    IaC tags) exist and the share is at least ``iac_min_share`` (default 0.8). Other resource
+    types (VPCs, queues, roles...) are not counted.
     https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-resource-tags.html"""
     min_share = float(ctx.setting("iac_min_share", 0.8))
     markers = _iac_markers(ctx)
     stacks = deployed_stacks(ctx)
-    mappings = ctx.read("resourcegroupstaggingapi", "GetResources").get("ResourceTagMappingList", [])
-    managed: Counter[str] = Counter()
-    unmanaged: list[str] = []
-    for mapping in mappings:
-        arn = mapping["ResourceARN"]
-        if arn.split(":")[2] == "cloudformation":
-            continue  # a stack (or stack set) is the deployment, not the deployed infrastructure
-        owner = _managed_by({t["Key"]: t["Value"] for t in mapping.get("Tags", [])}, markers)
-        if owner is None:
-            unmanaged.append(arn)
-        else:
-            managed[owner] += 1
-    total = sum(managed.values()) + len(unmanaged)
+    stack_names = {str(s["StackName"]) for s in stacks}
+    owned = _stack_resources(ctx, stacks)
+    tagged = {
+        m["ResourceARN"]: _tags(m.get("Tags"))
+        for m in ctx.read("resourcegroupstaggingapi", "GetResources").get("ResourceTagMappingList", [])
+    }
+    live = [resource for _, read in INVENTORY for resource in read(ctx)]
+    owners: dict[str, str | None] = {}
+    for resource in sorted(live, key=lambda r: r.attached_to is not None):  # instances before their volumes
+        tags = {**tagged.get(resource.arn, {}), **resource.tags}
+        owner = _owner(resource, tags, owned, stack_names, markers)
+        if owner is None and resource.attached_to:
+            owner = owners.get(ctx.arn("ec2", f"instance/{resource.attached_to}"))
+        owners[resource.arn] = owner
+    by_type: dict[str, dict[str, Any]] = {}
+    for resource in live:
+        row = by_type.setdefault(resource.resource_type, {"resources": 0, "managed": 0})
+        row["resources"] += 1
+        row["managed"] += owners[resource.arn] is not None
+    for row in by_type.values():
+        row["share"] = round(row["managed"] / row["resources"], 3)
+    managed = Counter(owner for owner in owners.values() if owner is not None)
+    unmanaged = sorted(arn for arn, owner in owners.items() if owner is None)
+    total = len(live)
     share = round(sum(managed.values()) / total, 3) if total else None
     evidence: dict[str, Any] = {
         "stacks": len(stacks),
-        "stack_names": sorted(s["StackName"] for s in stacks)[:MAX_LISTED],
-        "tagged_resources": total,
+        "stack_names": sorted(stack_names)[:MAX_LISTED],
+        "counted_types": [label for label, _ in INVENTORY],
+        "counted_resources": total,
         "managed_resources": sum(managed.values()),
         "share": share,
         "min_share": min_share,
+        "by_type": {kind: by_type[kind] for kind in COUNTED_TYPES if kind in by_type},
         "managed_by": dict(sorted(managed.items())),
-        "unmanaged_resources": sorted(unmanaged)[:MAX_LISTED],
-        "iac_tags": [k if v is None else f"{k}={v}" for k, v in markers],
+        "unmanaged_resources": unmanaged[:MAX_LISTED],
+        "iac_tags": [STACK_NAME_TAG, *(k if v is None else f"{k}={v}" for k, v in markers)],
     }
     if not stacks and not total:
         yield ctx.finding(
-            Status.NOT_APPLICABLE, message=f"No stack and no tagged resource in {ctx.region}.", evidence=evidence
+            Status.NOT_APPLICABLE,
+            message=f"No stack and no resource of the counted types in {ctx.region}.",
+            evidence=evidence,
         )
         return
     # Resources credited to another IaC tool (owner "key=value"; stack names cannot hold "=")
     # stand in for stacks when the scan was told about that tool.
     credited = bool(stacks) or any("=" in owner for owner in managed)
+    types = ", ".join(
+        f"{kind.split('::')[-1]} {row['managed']}/{row['resources']}" for kind, row in evidence["by_type"].items()
+    )
     if credited and (share is None or share >= min_share):
         detail = (
-            "no tagged resource outside them"
+            "no resource of the counted types outside them"
             if share is None
-            else (f"{evidence['managed_resources']} of {total} tagged resources ({share:.0%}) are deployed by code")
+            else (
+                f"{evidence['managed_resources']} of {total} counted resources ({share:.0%}) are deployed by code "
+                f"({types})"
+            )
         )
         yield ctx.finding(Status.PASS, message=f"{len(stacks)} stack(s) in {ctx.region}; {detail}.", evidence=evidence)
         return
     if not credited:
-        message = f"No CloudFormation stack in {ctx.region}, yet {total} tagged resource(s) exist."
+        message = (
+            f"No CloudFormation stack in {ctx.region}, yet {total} resource(s) of the counted types exist ({types})."
+        )
     else:
         message = (
-            f"Only {evidence['managed_resources']} of {total} tagged resources ({share:.0%}) in {ctx.region} are "
-            f"deployed by code (minimum {min_share:.0%}); {len(unmanaged)} are not."
+            f"Only {evidence['managed_resources']} of {total} counted resources ({share:.0%}) in {ctx.region} are "
+            f"deployed by code (minimum {min_share:.0%}; {types}); {len(unmanaged)} are not."
         )
     yield ctx.finding(Status.FAIL, message=message, evidence=evidence)
 
@@ -236,9 +438,10 @@ def cloudformation_no_drift(ctx: CheckContext) -> Iterator[Finding]:
     break the change. govscan reads the result of the last drift detection only
     (``DriftInformation.StackDriftStatus``): starting a detection is a write
     (``DetectStackDrift``) and govscan never makes one. ``DRIFTED`` fails; ``IN_SYNC`` passes
-    (the age of the detection is evidence); ``NOT_CHECKED`` (never detected) and ``UNKNOWN``
-    (the detection could not finish) give no verdict and are reported NOT_APPLICABLE, asking
-    for a detection to be run.
+    (the age of the detection is evidence). ``NOT_CHECKED`` (drift was never detected) and
+    ``UNKNOWN`` (no result; the API reference reserves the value) leave unproven that the stack
+    still describes its live resources: they fail with low severity and name the command to run,
+    so that an account that never detected drift does not meet REL-001.1 by default.
     https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackDriftInformation.html"""
     stacks = deployed_stacks(ctx)
     if not stacks:
@@ -269,10 +472,19 @@ def cloudformation_no_drift(ctx: CheckContext) -> Iterator[Finding]:
                 message=f"Stack {name} was in sync at its last drift detection ({evidence['last_check']}).",
             )
         else:
-            yield ctx.finding(
-                Status.NOT_APPLICABLE,
+            what = "drift was never detected" if status == "NOT_CHECKED" else f"its drift status is {status}"
+            command = f"aws cloudformation detect-stack-drift --stack-name {name} --region {ctx.region}"
+            finding = ctx.finding(
+                Status.FAIL,
                 resource_id=arn,
                 resource_type=STACK,
                 evidence=evidence,
-                message=f"Stack {name} has no drift result ({status}): run drift detection to produce the evidence.",
+                message=f"Stack {name}: {what}, so whether its resources still match the template is unknown. "
+                f"Run drift detection ({command}, or Stack actions > Detect drift in the console); govscan only "
+                "reads the result and never starts one.",
+                remediation=f"{command}; then read the result (aws cloudformation "
+                "describe-stack-drift-detection-status) and repeat it regularly (e.g. the AWS Config rule "
+                "cloudformation-stack-drift-detection-check).",
             )
+            # No verdict on drift itself: the missing evidence is a low-severity gap, not a drift.
+            yield dataclasses.replace(finding, severity=Severity.LOW)

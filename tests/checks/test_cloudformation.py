@@ -8,7 +8,7 @@ from checks.cloudformation import lint_template
 from fixtures.moto_ext import faults
 from fixtures.world import World
 from fixtures.worlds import cloudformation as worlds
-from scanner.models import Status
+from scanner.models import Severity, Status
 from tests.conftest import ACCOUNT, ScanFn, only
 
 PRESENT = "cloudformation_stacks_present"
@@ -32,48 +32,111 @@ def test_template_with_errors_names_rules_and_lines() -> None:
 # --- cloudformation_stacks_present ----------------------------------------------------------
 
 
-def test_share_of_stack_managed_resources_decides_per_region(run_scan: ScanFn) -> None:
+def test_untagged_hand_made_resources_count_against_the_share(run_scan: ScanFn) -> None:
     world = World()
-    worlds.stack(world, US, "network")
-    worlds.stack(world, EU, "network")
-    manual = worlds.manual_vpc(world, EU)
+    app = worlds.app_stack(world, US)
+    server = world.arn("ec2", f"instance/{app['Server']}", US)
+    hand_server = worlds.manual_instance(world, US)
+    hand_root = worlds.root_volume(world, US, hand_server)
+    hand_bucket = worlds.manual_bucket(world, US, "hand-made-exports")
+    worlds.manual_bucket(world, EU, "hand-made-eu-archive")  # counted in eu-west-1, not here
+    run = run_scan([PRESENT], regions=[US])
+    f = only(run, PRESENT, region=US)
+    assert f.status is Status.FAIL  # 4 of 7 = 57 % < 80 %
+    assert f.evidence["counted_resources"] == 7 and f.evidence["managed_resources"] == 4
+    assert f.evidence["share"] == 0.571 and f.evidence["managed_by"] == {"app": 4}
+    assert f.evidence["unmanaged_resources"] == sorted([hand_server, hand_root, hand_bucket])
+    assert f.evidence["by_type"] == {
+        "AWS::EC2::Instance": {"resources": 2, "managed": 1, "share": 0.5},
+        "AWS::EC2::SecurityGroup": {"resources": 1, "managed": 1, "share": 1.0},
+        "AWS::EC2::Volume": {"resources": 1, "managed": 0, "share": 0.0},
+        "AWS::S3::Bucket": {"resources": 2, "managed": 1, "share": 0.5},
+        "AWS::DynamoDB::Table": {"resources": 1, "managed": 1, "share": 1.0},
+    }
+    assert "Lambda functions" in f.evidence["counted_types"] and "EC2 instances" in f.evidence["counted_types"]
+    assert f.message == (
+        "Only 4 of 7 counted resources (57%) in us-east-1 are deployed by code (minimum 80%; Instance 1/2, "
+        "SecurityGroup 1/1, Volume 0/1, Bucket 1/2, Table 1/1); 3 are not."
+    )
+    assert server not in f.evidence["unmanaged_resources"]
+    # The inventory reads are the other checks' reads, with the same parameters (one cached call each).
+    listed = {(c.action, tuple(sorted(c.params))) for c in run.calls}
+    assert ("ec2:DescribeInstances", ()) in listed and ("s3:ListBuckets", ()) in listed
+    assert ("s3:GetBucketLocation", ("Bucket",)) in listed and ("lambda:ListFunctions", ()) in listed
+    assert ("cloudformation:ListStackResources", ("StackName",)) in listed
+
+
+def test_stack_resources_alone_pass_per_region(run_scan: ScanFn) -> None:
+    world = World()
+    worlds.app_stack(world, US)
+    worlds.stack(world, EU, "network")  # a VPC (not counted), a security group, a parameter, a queue
     run = run_scan([PRESENT], regions=[US, EU])
     us = only(run, PRESENT, region=US)
     assert us.status is Status.PASS and us.resource_id == ACCOUNT
-    assert us.evidence["managed_resources"] == 2 and us.evidence["tagged_resources"] == 2  # VPC + security group
-    assert us.evidence["share"] == 1.0 and us.evidence["managed_by"] == {"network": 2}
+    assert us.evidence["share"] == 1.0 and us.evidence["managed_by"] == {"app": 4}
     eu = only(run, PRESENT, region=EU)
-    assert eu.status is Status.FAIL  # 2 of 3 = 67 % < 80 %
-    assert eu.evidence["share"] == 0.667 and eu.evidence["unmanaged_resources"] == [manual]
-    assert "2 of 3" in eu.message
+    assert eu.status is Status.PASS and eu.evidence["by_type"] == {
+        "AWS::EC2::SecurityGroup": {"resources": 1, "managed": 1, "share": 1.0}
+    }
+
+
+def test_instances_of_a_stack_auto_scaling_group_and_their_volumes_are_deployed_by_code(run_scan: ScanFn) -> None:
+    world = World()
+    group = worlds.fleet_stack(world, US, size=2)
+    f = only(run_scan([PRESENT]), PRESENT)
+    assert f.status is Status.PASS and f.evidence["managed_by"] == {"fleet": 4}
+    assert f.evidence["by_type"] == {
+        "AWS::EC2::Instance": {"resources": 2, "managed": 2, "share": 1.0},
+        "AWS::EC2::Volume": {"resources": 2, "managed": 2, "share": 1.0},
+    }
+    assert group.startswith("fleet-Group-")
 
 
 def test_min_share_setting_lowers_the_bar(run_scan: ScanFn) -> None:
     world = World()
-    worlds.stack(world, EU, "network")
-    worlds.manual_vpc(world, EU)
-    f = only(run_scan([PRESENT], regions=[EU], settings={"iac_min_share": 0.6}), PRESENT)
-    assert f.status is Status.PASS and f.evidence["min_share"] == 0.6
+    worlds.app_stack(world, EU)
+    worlds.manual_instance(world, EU)
+    worlds.manual_table(world, EU, "hand-made-sessions")
+    run = run_scan([PRESENT], regions=[EU], settings={"iac_min_share": 0.5})
+    f = only(run, PRESENT)  # 4 of 7: the stack's four, the hand-made instance, its root volume and table
+    assert f.status is Status.PASS and f.evidence["min_share"] == 0.5 and f.evidence["share"] == 0.571
 
 
-def test_tagged_resources_without_any_stack_fail(run_scan: ScanFn) -> None:
-    manual = worlds.manual_vpc(World(), US)
+def test_hand_made_resources_without_any_stack_fail(run_scan: ScanFn) -> None:
+    world = World()
+    instance = worlds.manual_instance(world, US, tags={"Name": "built-in-the-console"})
+    root = worlds.root_volume(world, US, instance)
     f = only(run_scan([PRESENT]), PRESENT)
     assert f.status is Status.FAIL and f.evidence["stacks"] == 0
-    assert f.evidence["unmanaged_resources"] == [manual]
+    assert f.evidence["unmanaged_resources"] == sorted([instance, root])
+    assert (
+        f.message == "No CloudFormation stack in us-east-1, yet 2 resource(s) of the counted types exist "
+        "(Instance 0/1, Volume 0/1)."
+    )
 
 
 def test_other_iac_tool_tags_can_be_credited(run_scan: ScanFn) -> None:
     world = World()
-    arn = worlds.manual_vpc(world, US)
-    ec2 = world.client("ec2", US)
-    ec2.create_tags(Resources=[arn.rsplit("/", 1)[1]], Tags=[{"Key": "managed-by", "Value": "terraform"}])
+    terraform = {"managed-by": "terraform"}
+    server = worlds.manual_instance(world, US, tags=terraform)
+    volume = worlds.attach_manual_volume(world, US, server)  # untagged, like the root volume: attached to it
+    worlds.manual_bucket(world, US, "fleet-exports", tags=terraform)  # tags only from the tagging API
+    worlds.manual_table(world, US, "fleet-shipments", tags=terraform)
+    function = worlds.manual_function(world, US, "fleet-notify", tags=terraform)
+    stray = worlds.manual_function(world, US, "someones-test")
     f = only(run_scan([PRESENT], settings={"iac_tag_keys": ["managed-by=terraform"]}), PRESENT)
-    assert f.status is Status.PASS and f.evidence["managed_by"] == {"managed-by=terraform": 1}
+    assert f.status is Status.PASS and f.evidence["stacks"] == 0
+    assert f.evidence["managed_by"] == {"managed-by=terraform": 6}
+    assert f.evidence["unmanaged_resources"] == [stray] and volume not in f.evidence["unmanaged_resources"]
+    assert f.evidence["by_type"]["AWS::Lambda::Function"] == {"resources": 2, "managed": 1, "share": 0.5}
+    assert f.evidence["iac_tags"] == ["aws:cloudformation:stack-name", "managed-by=terraform"]
+    assert function.endswith(":function:fleet-notify")
+    without = only(run_scan([PRESENT]), PRESENT)  # the same world, the tool not declared
+    assert without.status is Status.FAIL and without.evidence["managed_resources"] == 0
 
 
 def test_empty_region_is_not_applicable(run_scan: ScanFn) -> None:
-    f = only(run_scan([PRESENT], regions=[EU]), PRESENT)
+    f = only(run_scan([PRESENT], regions=[EU]), PRESENT)  # moto's default VPC: its default group is not counted
     assert f.status is Status.NOT_APPLICABLE and f.region == EU
 
 
@@ -85,6 +148,14 @@ def test_denied_get_resources_is_error(run_scan: ScanFn) -> None:
     assert f.evidence["action"] == "resourcegroupstaggingapi:GetResources"
     assert f.evidence["error_code"] == "AccessDeniedException"
     assert "tag:GetResources" in f.message
+
+
+def test_denied_inventory_read_is_error_not_a_smaller_share(run_scan: ScanFn) -> None:
+    worlds.app_stack(World(), US)
+    faults.deny("lambda:ListFunctions")
+    f = only(run_scan([PRESENT]), PRESENT)
+    assert f.status is Status.ERROR and f.evidence["action"] == "lambda:ListFunctions"
+    assert "lambda:ListFunctions" in f.message
 
 
 # --- cloudformation_templates_lint ----------------------------------------------------------
@@ -153,8 +224,13 @@ def test_drift_status_per_stack_and_region(run_scan: ScanFn) -> None:
     ok = only(run, DRIFT, resource_id=in_sync)
     assert ok.status is Status.PASS and ok.region == EU
     unknown = only(run, DRIFT, resource_id=never)
-    assert unknown.status is Status.NOT_APPLICABLE and unknown.evidence["drift_status"] == "NOT_CHECKED"
-    assert "run drift detection" in unknown.message
+    assert unknown.status is Status.FAIL and unknown.severity is Severity.LOW
+    assert unknown.evidence == {"stack": "billing", "drift_status": "NOT_CHECKED", "last_check": None}
+    assert unknown.message.startswith("Stack billing: drift was never detected")
+    assert f"aws cloudformation detect-stack-drift --stack-name billing --region {EU}" in unknown.message
+    assert "never starts one" in unknown.message
+    assert unknown.remediation.startswith("aws cloudformation detect-stack-drift --stack-name billing")
+    assert f.severity is Severity.MEDIUM
     # Read-only: the scan never started a detection.
     assert not [c for c in faults.calls() if c[2] == "cloudformation:DetectStackDrift"]
     assert {c.action for c in run.calls if c.action.startswith("cloudformation:")} == {"cloudformation:DescribeStacks"}
@@ -166,6 +242,16 @@ def test_denied_describe_stacks_is_error(run_scan: ScanFn) -> None:
     f = only(run_scan([DRIFT]), DRIFT)
     assert f.status is Status.ERROR
     assert f.evidence["action"] == "cloudformation:DescribeStacks" and f.evidence["error_code"] == "AccessDenied"
+
+
+def test_never_checked_drift_does_not_meet_rel_001_1(run_scan: ScanFn) -> None:
+    worlds.stack(World(), US, "network")
+    run = run_scan([DRIFT])
+    assert only(run, DRIFT).status is Status.FAIL
+    [criterion] = [
+        c for control in run.controls if control.id == "REL-001" for c in control.criteria if c.id == "REL-001.1"
+    ]
+    assert criterion.status.value == "NOT_MET"
 
 
 def test_no_stack_is_not_applicable_for_drift(run_scan: ScanFn) -> None:
