@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from scanner.analysis.network import (
+    PREFIX_SETTINGS,
+    AdminPort,
     Breadth,
     NaclReach,
     admin_ports_from_setting,
+    check_prefix,
     nacl_admin_reach,
     narrow_public_sources,
     sg_admin_exposures,
@@ -22,7 +26,8 @@ from scanner.analysis.network import (
     sg_rules,
     sg_whole_vpc_rules,
 )
-from scanner.context import CheckContext
+from scanner.context import CheckContext, error_evidence, error_message
+from scanner.gateway import CallFailed
 from scanner.models import Finding, Scope, Severity, Status
 from scanner.registry import check
 
@@ -39,10 +44,45 @@ SG_PERMISSIONS = (
 MAX_LISTED = 25  # network interfaces listed per group in the evidence (the count is always given)
 
 
+class InvalidSetting(Exception):
+    """A scan setting this module reads has a value it cannot use: an ERROR finding naming the
+    setting (before any AWS call), never a verdict computed from a silently bent threshold."""
+
+    def __init__(self, name: str, value: object, problem: str) -> None:
+        super().__init__(f"{name}: {problem}")
+        self.name, self.value, self.problem = name, value, problem
+
+    def finding(self, ctx: CheckContext) -> Finding:
+        plain = isinstance(self.value, int | float | str) or (
+            isinstance(self.value, list) and all(isinstance(v, int | str) for v in self.value)
+        )
+        shown = self.value if plain else repr(self.value)
+        return ctx.finding(
+            Status.ERROR,
+            message=f"Could not evaluate: the setting {self.name} is invalid ({self.problem}).",
+            evidence={"setting": self.name, "value": shown, "problem": self.problem},
+        )
+
+
 def breadth(ctx: CheckContext) -> Breadth:
-    return Breadth(
-        int(ctx.setting("broad_public_prefix_v4", 8)), int(ctx.setting("broad_public_prefix_v6", 32))
-    )
+    """The ``broad_public_prefix_v4``/``_v6`` settings (see scanner.analysis.network)."""
+    prefixes: dict[int, int] = {}
+    for version, default in ((4, 8), (6, 32)):
+        name = PREFIX_SETTINGS[version]
+        value = ctx.setting(name, default)
+        try:
+            prefixes[version] = check_prefix(version, value)
+        except ValueError as exc:
+            raise InvalidSetting(name, value, str(exc)) from exc
+    return Breadth(prefixes[4], prefixes[6])
+
+
+def admin_ports(ctx: CheckContext) -> tuple[AdminPort, ...]:
+    value = ctx.setting("admin_ports", None)
+    try:
+        return admin_ports_from_setting(value)
+    except ValueError as exc:
+        raise InvalidSetting("admin_ports", value, str(exc)) from exc
 
 
 def security_groups(ctx: CheckContext) -> list[dict[str, Any]]:
@@ -67,34 +107,74 @@ def group_attachments(ctx: CheckContext) -> dict[str, list[dict[str, Any]]]:
     return by_group
 
 
-def prefix_list_entries(ctx: CheckContext, groups: list[dict[str, Any]]) -> dict[str, list[str] | None]:
-    """Entries of the customer-managed prefix lists the groups reference.
+def referenced_prefix_lists(group: dict[str, Any]) -> list[str]:
+    return sorted(
+        {
+            pl["PrefixListId"]
+            for key in ("IpPermissions", "IpPermissionsEgress")
+            for perm in group.get(key) or []
+            for pl in perm.get("PrefixListIds") or []
+        }
+    )
 
-    AWS-managed lists (owner ``AWS``: S3, DynamoDB, CloudFront origin-facing...) hold AWS
-    service ranges, not arbitrary internet hosts; they map to ``None`` (not counted as the
-    internet, and the evidence says so).
+
+@dataclass(frozen=True)
+class PrefixLists:
+    """The prefix lists the groups reference: id -> CIDR entries (``None`` for AWS-managed
+    lists), and the ids whose entries could not be read, with the failed call."""
+
+    entries: dict[str, list[str] | None]
+    failures: dict[str, CallFailed]
+
+
+def prefix_list_entries(ctx: CheckContext, groups: list[dict[str, Any]]) -> PrefixLists:
+    """Entries of the prefix lists the groups reference.
+
+    Only lists whose ``OwnerId`` is ``AWS`` (S3, DynamoDB, CloudFront origin-facing...) are
+    taken as AWS service ranges rather than arbitrary internet hosts; they map to ``None``
+    (not counted as the internet, and the evidence says so). Every other list -- the
+    account's own, one shared with it, or an id DescribeManagedPrefixLists does not list at
+    all (stale, or from elsewhere) -- is resolved with GetManagedPrefixListEntries; when that
+    call fails the list is unresolved and each group referencing it is an ERROR naming the call.
     """
-    referenced = {
-        pl["PrefixListId"]
-        for g in groups
-        for key in ("IpPermissions", "IpPermissionsEgress")
-        for perm in g.get(key) or []
-        for pl in perm.get("PrefixListIds") or []
-    }
+    referenced = {pl for g in groups for pl in referenced_prefix_lists(g)}
     if not referenced:
-        return {}
+        return PrefixLists({}, {})
     owners = {
         pl["PrefixListId"]: pl.get("OwnerId")
         for pl in ctx.read("ec2", "DescribeManagedPrefixLists").get("PrefixLists", [])
     }
     resolved: dict[str, list[str] | None] = {}
+    failures: dict[str, CallFailed] = {}
     for pl_id in sorted(referenced):
-        if pl_id not in owners or owners[pl_id] == "AWS":
+        if owners.get(pl_id) == "AWS":
             resolved[pl_id] = None
             continue
-        entries = ctx.read("ec2", "GetManagedPrefixListEntries", PrefixListId=pl_id).get("Entries", [])
+        try:
+            entries = ctx.read("ec2", "GetManagedPrefixListEntries", PrefixListId=pl_id).get("Entries", [])
+        except CallFailed as failure:
+            failures[pl_id] = failure
+            continue
         resolved[pl_id] = [e["Cidr"] for e in entries]
-    return resolved
+    return PrefixLists(resolved, failures)
+
+
+def unresolved_group(ctx: CheckContext, group: dict[str, Any], prefix_lists: PrefixLists) -> Finding | None:
+    """An ERROR finding for a group that references a prefix list whose entries could not be read."""
+    failed = [pl for pl in referenced_prefix_lists(group) if pl in prefix_lists.failures]
+    if not failed:
+        return None
+    failure = prefix_lists.failures[failed[0]]
+    calls = tuple(dict.fromkeys((*ctx.touched, *(prefix_lists.failures[pl].call.id for pl in failed))))
+    return ctx.finding(
+        Status.ERROR,
+        resource_id=ctx.arn("ec2", f"security-group/{group['GroupId']}"),
+        resource_type=SG,
+        message=f"{error_message(failure)} Security group {group['GroupId']} references prefix list(s) "
+        f"{', '.join(failed)}, whose entries could not be read, so its sources are unknown.",
+        evidence=error_evidence(failure) | {"group_id": group["GroupId"], "unresolved_prefix_lists": failed},
+        calls=calls,
+    )
 
 
 def group_evidence(group: dict[str, Any], attached: list[dict[str, Any]]) -> dict[str, Any]:
@@ -152,17 +232,25 @@ def ec2_sg_no_internet_admin_ports(ctx: CheckContext) -> Iterator[Finding]:
     covers it (tcp 20-25 covers 22; protocol -1 covers everything) from the internet (IPv4 or
     IPv6, see scanner.analysis.network for how broad public ranges and prefix lists count).
     The ports are a documented default list, replaceable with the ``admin_ports`` setting.
-    Unused groups are judged too: attaching one later opens the port."""
+    Unused groups are judged too: attaching one later opens the port. An invalid setting is
+    an ERROR naming it; a group whose prefix list cannot be resolved is an ERROR for that group."""
+    try:
+        ports, spread = admin_ports(ctx), breadth(ctx)
+    except InvalidSetting as invalid:
+        yield invalid.finding(ctx)
+        return
     groups = security_groups(ctx)
     if not groups:
         yield ctx.finding(Status.NOT_APPLICABLE, message=f"No security groups in {ctx.region}.", evidence={})
         return
-    ports = admin_ports_from_setting(ctx.setting("admin_ports", None))
     attachments = group_attachments(ctx)
     prefix_lists = prefix_list_entries(ctx, groups)
     for group in groups:
-        rules = sg_rules(group, prefix_lists)
-        exposures = sg_admin_exposures(rules, ports, breadth(ctx))
+        if (error := unresolved_group(ctx, group, prefix_lists)) is not None:
+            yield error
+            continue
+        rules = sg_rules(group, prefix_lists.entries)
+        exposures = sg_admin_exposures(rules, ports, spread)
         shown = ", ".join(e.what for e in exposures[:5]) + (", ..." if len(exposures) > 5 else "")
         yield sg_finding(
             ctx,
@@ -185,12 +273,22 @@ def ec2_sg_no_internet_admin_ports(ctx: CheckContext) -> Iterator[Finding]:
     criteria=("NETSEC-001.1",),
     permissions=SG_PERMISSIONS,
     scope=Scope.REGIONAL,
-    remediation="Replace the all-traffic inbound rule with rules for the ports the workload serves "
+    remediation="Replace the all-traffic inbound rule(s) with rules for the ports the workload serves "
     "(e.g. tcp/443).",
 )
 def ec2_sg_no_internet_all_traffic(ctx: CheckContext) -> Iterator[Finding]:
-    """A rule admitting every protocol (-1) or every tcp/udp port from the internet turns the
-    security group off: whatever listens on the instance, now or later, is exposed."""
+    """Admitting every protocol, or every tcp or udp port, from the internet turns the security
+    group off: whatever listens on the instance, now or later, is exposed. "All traffic" is
+    protocol -1, or every port 1-65535 of tcp, or of udp, after merging the group's inbound
+    rules per protocol: tcp 0-32767 plus tcp 32768-65535 from 0.0.0.0/0 counts, and so does a
+    port space split between IPv4 and IPv6 internet sources (each port is open to the
+    internet). ICMP and port-less protocols (GRE, ESP) are not all traffic. See
+    scanner.analysis.network.sg_all_traffic_exposure."""
+    try:
+        spread = breadth(ctx)
+    except InvalidSetting as invalid:
+        yield invalid.finding(ctx)
+        return
     groups = security_groups(ctx)
     if not groups:
         yield ctx.finding(Status.NOT_APPLICABLE, message=f"No security groups in {ctx.region}.", evidence={})
@@ -198,13 +296,16 @@ def ec2_sg_no_internet_all_traffic(ctx: CheckContext) -> Iterator[Finding]:
     attachments = group_attachments(ctx)
     prefix_lists = prefix_list_entries(ctx, groups)
     for group in groups:
-        exposure = sg_all_traffic_exposure(sg_rules(group, prefix_lists), breadth(ctx))
+        if (error := unresolved_group(ctx, group, prefix_lists)) is not None:
+            yield error
+            continue
+        exposure = sg_all_traffic_exposure(sg_rules(group, prefix_lists.entries), spread)
         sources = ", ".join(sorted({r.source for r in exposure.rules})) if exposure else ""
         yield sg_finding(
             ctx,
             group,
             attachments.get(group["GroupId"], []),
-            problem=f"admits all traffic from {sources}" if exposure else "",
+            problem=f"admits {exposure.what} from {sources}" if exposure else "",
             ok="admits no all-protocol or all-port traffic from the internet",
             evidence={"all_traffic_from_internet": exposure.evidence() if exposure else None},
         )
@@ -245,7 +346,8 @@ def ec2_sg_intra_vpc_scoped(ctx: CheckContext) -> Iterator[Finding]:
     compromised host cannot reach every port of every other. A group fails when an inbound rule
     admits all protocols (or every tcp/udp port) from a CIDR that contains a whole CIDR block of
     its VPC (the VPC range itself, a supernet such as 10.0.0.0/8, or the internet). Rules that
-    reference security groups, and narrower CIDRs, pass."""
+    reference security groups, and narrower CIDRs, pass. A group referencing a prefix list
+    whose entries cannot be read is an ERROR for that group."""
     groups = security_groups(ctx)
     if not groups:
         yield ctx.finding(Status.NOT_APPLICABLE, message=f"No security groups in {ctx.region}.", evidence={})
@@ -254,8 +356,11 @@ def ec2_sg_intra_vpc_scoped(ctx: CheckContext) -> Iterator[Finding]:
     attachments = group_attachments(ctx)
     prefix_lists = prefix_list_entries(ctx, groups)
     for group in groups:
+        if (error := unresolved_group(ctx, group, prefix_lists)) is not None:
+            yield error
+            continue
         blocks = cidrs.get(group.get("VpcId") or "", [])
-        broad = sg_whole_vpc_rules(sg_rules(group, prefix_lists), blocks)
+        broad = sg_whole_vpc_rules(sg_rules(group, prefix_lists.entries), blocks)
         sources = ", ".join(sorted({r.source for r in broad}))
         yield sg_finding(
             ctx,
@@ -330,17 +435,33 @@ def ec2_nacl_no_internet_admin_ports(ctx: CheckContext) -> Iterator[Finding]:
     """NETSEC-001.3 asks that network ACLs restrict inbound and outbound traffic: a second,
     subnet-wide layer under the security groups. Inbound entries are evaluated as AWS does
     (ascending rule number, first match decides, implicit final deny), per admin port and per
-    address family; the finding names the entry that admits the traffic. The verdict rests on
-    inbound entries only (NACLs are stateless, so outbound entries are a separate direction).
-    NACLs associated with no subnet are judged too; the evidence lists the subnets."""
+    address family; the finding names the entry that admits the traffic.
+
+    Outbound entries are evaluated the same way and reported as evidence
+    (``egress_to_internet``: which admin ports the NACL lets out to internet destinations, and
+    through which entries), but the verdict rests on inbound entries only, for two reasons.
+    Outbound connections to admin or database ports of internet hosts (git over SSH, a
+    partner's SFTP, a hosted database) are ordinary workload traffic, and AWS's default NACL
+    allows all outbound: failing on them would fail nearly every account without showing an
+    exposure. And NACLs are stateless: the replies to an inbound connection leave towards the
+    client's ephemeral port, not the admin port, so outbound admin-port entries do not decide
+    whether the internet reaches the admin port either. The auditor reads the egress evidence
+    for NETSEC-001.3's "outbound". NACLs associated with no subnet are judged too; the evidence
+    lists the subnets. An invalid ``admin_ports`` or breadth setting is an ERROR naming it."""
+    try:
+        ports, spread = admin_ports(ctx), breadth(ctx)
+    except InvalidSetting as invalid:
+        yield invalid.finding(ctx)
+        return
     acls = ctx.read("ec2", "DescribeNetworkAcls").get("NetworkAcls", [])
     if not acls:
         yield ctx.finding(Status.NOT_APPLICABLE, message=f"No network ACLs in {ctx.region}.", evidence={})
         return
-    ports = admin_ports_from_setting(ctx.setting("admin_ports", None))
     for acl in acls:
-        reach = nacl_admin_reach(acl, ports, breadth=breadth(ctx))
+        reach = nacl_admin_reach(acl, ports, breadth=spread)
         reachable = [r for r in reach if r.reachable]
+        outbound = nacl_admin_reach(acl, ports, egress=True, breadth=spread)
+        open_out = sum(r.reachable for r in outbound)
         subnets = sorted(a["SubnetId"] for a in acl.get("Associations") or [] if a.get("SubnetId"))
         evidence = {
             "network_acl_id": acl["NetworkAclId"],
@@ -352,9 +473,16 @@ def ec2_nacl_no_internet_admin_ports(ctx: CheckContext) -> Iterator[Finding]:
                 {e.label for r in reach if not r.reachable for e in r.denied_by}, key=_rule_key
             ),
             "admin_ports_checked": len(ports),
+            "egress_to_internet": reach_summary(outbound),
+            "egress_admin_ports_open": open_out,
         }
         arn = ctx.arn("ec2", f"network-acl/{acl['NetworkAclId']}")
         where = f"subnets {', '.join(subnets)}" if subnets else "no subnet"
+        egress_note = (
+            f" Outbound it lets {open_out} of the admin ports out to the internet (reported, not judged)."
+            if open_out
+            else " Outbound it lets none of them out to the internet."
+        )
         if reachable:
             first = reachable[0]
             entry = first.admitted_by[0]
@@ -365,7 +493,7 @@ def ec2_nacl_no_internet_admin_ports(ctx: CheckContext) -> Iterator[Finding]:
                 evidence=evidence,
                 message=f"Network ACL {acl['NetworkAclId']} ({where}) lets the internet reach "
                 f"{len(reachable)} admin port(s), e.g. {first.port.label()} through inbound rule "
-                f"{entry.label} ({entry.action} {entry.cidr}).",
+                f"{entry.label} ({entry.action} {entry.cidr}).{egress_note}",
             )
         else:
             yield ctx.finding(
@@ -374,7 +502,7 @@ def ec2_nacl_no_internet_admin_ports(ctx: CheckContext) -> Iterator[Finding]:
                 resource_type=NACL,
                 evidence=evidence,
                 message=f"Network ACL {acl['NetworkAclId']} ({where}) denies the internet every "
-                f"admin port ({len(ports)} checked).",
+                f"admin port ({len(ports)} checked).{egress_note}",
             )
 
 
@@ -517,18 +645,54 @@ def subnet_route_tables(
     return explicit, main
 
 
-def routes_to_internet_gateway(table: dict[str, Any] | None) -> list[str]:
-    """Destinations routed to an internet gateway: what makes a subnet public. An egress-only
-    gateway (eigw-, outbound IPv6 only) or a NAT gateway does not.
-    https://docs.aws.amazon.com/vpc/latest/userguide/configure-subnets.html#subnet-types"""
-    return [
-        r.get("DestinationCidrBlock")
-        or r.get("DestinationIpv6CidrBlock")
-        or r.get("DestinationPrefixListId")
-        or ""
-        for r in (table or {}).get("Routes") or []
-        if str(r.get("GatewayId", "")).startswith("igw-") and r.get("State", "active") != "blackhole"
-    ]
+def _active_routes(table: dict[str, Any] | None) -> list[dict[str, Any]]:
+    # A route whose target is gone (deleted NAT gateway, stopped NAT instance) is a blackhole:
+    # it carries nothing. https://docs.aws.amazon.com/vpc/latest/userguide/route-table-options.html
+    return [r for r in (table or {}).get("Routes") or [] if r.get("State", "active") != "blackhole"]
+
+
+def _destination(route: dict[str, Any]) -> str:
+    return str(
+        route.get("DestinationCidrBlock") or route.get("DestinationIpv6CidrBlock")
+        or route.get("DestinationPrefixListId") or ""
+    )
+
+
+_TARGET_KEYS = (
+    "NatGatewayId", "InstanceId", "EgressOnlyInternetGatewayId", "TransitGatewayId", "VpcPeeringConnectionId",
+    "NetworkInterfaceId", "CarrierGatewayId", "LocalGatewayId", "CoreNetworkArn", "GatewayId",
+)
+_EGRESS_KEYS = frozenset({"NatGatewayId", "InstanceId", "EgressOnlyInternetGatewayId"})
+TIERS = ("public", "private-nat", "private-routed", "isolated")
+
+
+def subnet_tier(table: dict[str, Any] | None) -> tuple[str, list[str]]:
+    """(tier, the routes that decide it as "destination -> target") for a subnet's route table.
+
+    - ``public``: a route to an internet gateway (igw-); a NAT gateway or an egress-only
+      gateway does not make a subnet public.
+      https://docs.aws.amazon.com/vpc/latest/userguide/configure-subnets.html#subnet-types
+    - ``private-nat``: a default route (0.0.0.0/0 or ::/0) to a NAT gateway, a NAT instance
+      (a route to an instance) or, for IPv6, an egress-only internet gateway: outbound-only
+      internet access.
+    - ``private-routed``: a default route to anything else (transit gateway, virtual private
+      gateway, peering, a firewall or appliance endpoint): egress through another network.
+    - ``isolated``: no default route (local routes, and perhaps specific ones such as gateway
+      endpoints): a data tier.
+    Blackhole routes are ignored."""
+    igw = [r for r in _active_routes(table) if str(r.get("GatewayId", "")).startswith("igw-")]
+    if igw:
+        return "public", [f"{_destination(r)} -> {r['GatewayId']}" for r in igw]
+    targets: list[tuple[str, str, str]] = []  # (destination, target key, target id)
+    for route in _active_routes(table):
+        key = next((k for k in _TARGET_KEYS if route.get(k)), None)
+        if key and _destination(route) in ("0.0.0.0/0", "::/0"):
+            targets.append((_destination(route), key, str(route[key])))
+    if not targets:
+        return "isolated", []
+    shown = [f"{destination} -> {target}" for destination, _, target in targets]
+    nat = any(key in _EGRESS_KEYS or target.startswith("eigw-") for _, key, target in targets)
+    return ("private-nat" if nat else "private-routed"), shown
 
 
 @check(
@@ -538,15 +702,22 @@ def routes_to_internet_gateway(table: dict[str, Any] | None) -> list[str]:
     criteria=("DOC-001.2",),
     permissions=("ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeRouteTables"),
     scope=Scope.REGIONAL,
-    remediation="Add a subnet of the same tier (same route table) in a second Availability Zone and spread "
-    "the tier's resources over both.",
+    remediation="Add a subnet of the same tier in a second Availability Zone and spread the tier's resources "
+    "over both: public = routed to the internet gateway; private-nat = default route to a NAT gateway (one per "
+    "AZ, so an AZ outage does not cut the others' egress); private-routed = default route to the same transit "
+    "or virtual private gateway; isolated = no default route.",
 )
 def ec2_vpc_multi_az_subnets(ctx: CheckContext) -> Iterator[Finding]:
     """DOC-001.2 asks for high availability across Availability Zones. A workload can only span
     AZs if each of its tiers has subnets in more than one. Subnets are grouped into tiers by
-    routing: public when their route table (explicit, else the VPC's main table) routes to an
-    internet gateway, private otherwise. Evidence for the architecture, not proof that the
-    resources are spread (see autoscaling_multi_az, elb_multi_az, rds_multi_az)."""
+    the routing of their route table (explicit, else the VPC's main table), see
+    :func:`subnet_tier`: public (internet gateway), private-nat (default route to a NAT gateway
+    or instance, or an egress-only gateway), private-routed (default route elsewhere, e.g. a
+    transit gateway) and isolated (no default route). Keeping these apart matters: an isolated
+    data tier in one AZ is not hidden by a NAT-routed app tier spread over two. A tier with
+    subnets in only one AZ fails; the evidence lists each tier's AZs, subnets and route tables.
+    Evidence for the architecture, not proof that the resources are spread (see
+    autoscaling_multi_az, elb_multi_az, rds_multi_az)."""
     found = vpcs(ctx)
     if not found:
         yield ctx.finding(Status.NOT_APPLICABLE, message=f"No VPCs in {ctx.region}.", evidence={})
@@ -556,16 +727,20 @@ def ec2_vpc_multi_az_subnets(ctx: CheckContext) -> Iterator[Finding]:
     for vpc in found:
         vpc_id = vpc["VpcId"]
         tiers: dict[str, dict[str, list[str]]] = {}
+        routing: dict[str, dict[str, list[str]]] = {}
         for subnet in (s for s in subnets if s.get("VpcId") == vpc_id):
             table = explicit.get(subnet["SubnetId"]) or main.get(vpc_id)
-            tier = "public" if routes_to_internet_gateway(table) else "private"
+            tier, routes = subnet_tier(table)
             tiers.setdefault(tier, {}).setdefault(subnet["AvailabilityZone"], []).append(subnet["SubnetId"])
+            table_id = str((table or {}).get("RouteTableId", "none"))
+            routing.setdefault(tier, {}).setdefault(table_id, routes)
+        ordered = [t for t in TIERS if t in tiers]
         evidence = {
             "vpc_id": vpc_id,
             "is_default": bool(vpc.get("IsDefault")),
-            "tiers": {
-                t: {az: sorted(ids) for az, ids in sorted(azs.items())} for t, azs in sorted(tiers.items())
-            },
+            "tiers": {t: {az: sorted(ids) for az, ids in sorted(tiers[t].items())} for t in ordered},
+            "tier_availability_zones": {t: sorted(tiers[t]) for t in ordered},
+            "tier_route_tables": {t: dict(sorted(routing[t].items())) for t in ordered},
         }
         arn = ctx.arn("ec2", f"vpc/{vpc_id}")
         if not tiers:
@@ -577,15 +752,15 @@ def ec2_vpc_multi_az_subnets(ctx: CheckContext) -> Iterator[Finding]:
                 message=f"VPC {vpc_id} has no subnets.",
             )
             continue
-        single = sorted(f"{t} ({next(iter(azs))})" for t, azs in tiers.items() if len(azs) < 2)
-        spans = ", ".join(f"{t}: {len(azs)} AZs" for t, azs in sorted(tiers.items()))
+        single = [f"{t} ({next(iter(tiers[t]))})" for t in ordered if len(tiers[t]) < 2]
+        spans = "; ".join(f"{t}: {', '.join(sorted(tiers[t]))}" for t in ordered)
         if single:
             yield ctx.finding(
                 Status.FAIL,
                 resource_id=arn,
                 resource_type=VPC,
                 evidence=evidence,
-                message=f"VPC {vpc_id}: tier(s) in a single AZ: {', '.join(single)} ({spans}).",
+                message=f"VPC {vpc_id}: tier(s) in a single AZ: {', '.join(single)} (AZs per tier: {spans}).",
             )
         else:
             yield ctx.finding(

@@ -11,12 +11,18 @@ https://docs.aws.amazon.com/vpc/latest/userguide/nacl-rules.html
 
 "The internet" is a set of addresses, not a string: each rule's CIDR is intersected with the
 public address space (IPv4 minus RFC 1918, CGNAT, loopback, link-local, documentation,
-benchmarking, multicast and reserved blocks; IPv6 global unicast ``2000::/3``). A port counts
-as reachable from the internet when the public addresses admitted to it add up to at least as
-many as one IPv4 /8 (16.7 million) or one IPv6 /32 (an ISP-sized allocation) -- so
-``0.0.0.0/0``, ``::/0``, ``0.0.0.0/1`` or two adjacent ``/9`` rules all count, while a
+benchmarking, multicast and reserved blocks; IPv6 global unicast ``2000::/3`` minus the
+special-purpose blocks IANA marks not globally reachable: documentation ``2001:db8::/32`` and
+``3fff::/20``, benchmarking ``2001:2::/48``, ORCHID ``2001:10::/28`` and SRv6 SIDs
+``5f00::/16``; Teredo ``2001::/32`` and 6to4 ``2002::/16`` stay public, as they carry traffic
+from arbitrary internet hosts). https://www.iana.org/assignments/iana-ipv6-special-registry
+A port counts as reachable from the internet when the public addresses admitted to it add up
+to at least as many as one IPv4 /8 (16.7 million) or one IPv6 /32 (an ISP-sized allocation)
+-- so ``0.0.0.0/0``, ``::/0``, ``0.0.0.0/1`` or two adjacent ``/9`` rules all count, while a
 partner's ``203.0.113.0/24`` does not (it is reported as a narrow public source). The two
-prefix lengths are settings (``broad_public_prefix_v4`` / ``broad_public_prefix_v6``).
+prefix lengths are settings (``broad_public_prefix_v4`` from 1 to 32, ``broad_public_prefix_v6``
+from 3 to 128; anything else is rejected, see :class:`Breadth`), and a source that covers the
+whole public space of its family is the internet whatever they say.
 """
 
 from __future__ import annotations
@@ -100,6 +106,25 @@ def admin_ports_from_setting(value: object) -> tuple[AdminPort, ...]:
     return tuple(ports)
 
 
+# Accepted prefix lengths for the two breadth settings. Below these bounds the threshold
+# would exceed the family's whole public space (IPv4 /0 is 2**32 addresses, more than the
+# ~3.7 billion public ones; IPv6 /2 is more than 2000::/3), which used to make 0.0.0.0/0 and
+# ::/0 silently stop counting as the internet.
+PREFIX_BOUNDS: Mapping[int, tuple[int, int]] = {4: (1, 32), 6: (3, 128)}
+PREFIX_SETTINGS: Mapping[int, str] = {4: "broad_public_prefix_v4", 6: "broad_public_prefix_v6"}
+
+
+def check_prefix(version: int, value: object) -> int:
+    """A breadth prefix length, validated; ``ValueError`` names the setting and the bounds."""
+    low, high = PREFIX_BOUNDS[version]
+    text = str(value).strip()
+    if isinstance(value, bool) or not (isinstance(value, int) or text.isdigit()) or not low <= int(text) <= high:
+        raise ValueError(
+            f"{PREFIX_SETTINGS[version]} must be an IPv{version} prefix length from {low} to {high}, got {value!r}"
+        )
+    return int(text)
+
+
 @dataclass(frozen=True)
 class Breadth:
     """How many public addresses make a source "the internet" (see the module docstring)."""
@@ -107,9 +132,17 @@ class Breadth:
     v4_prefix: int = 8
     v6_prefix: int = 32
 
+    def __post_init__(self) -> None:
+        check_prefix(4, self.v4_prefix)
+        check_prefix(6, self.v6_prefix)
+
     def is_internet(self, public_addresses: int, version: int) -> bool:
+        """At least a /``prefix`` worth of public addresses, or the family's whole public space."""
         bits, prefix = (32, self.v4_prefix) if version == 4 else (128, self.v6_prefix)
-        return public_addresses > 0 and public_addresses >= 2 ** (bits - prefix)
+        if public_addresses <= 0:
+            return False
+        threshold: int = min(2 ** (bits - prefix), PUBLIC_TOTAL[version])
+        return public_addresses >= threshold
 
 
 _NON_PUBLIC_V4 = (
@@ -117,6 +150,9 @@ _NON_PUBLIC_V4 = (
     "192.0.0.0/24", "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24",
     "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
 )
+# Inside 2000::/3, the IANA special-purpose blocks that are not globally reachable (see the
+# module docstring for the ones deliberately kept).
+_NON_PUBLIC_V6 = ("2001:2::/48", "2001:10::/28", "2001:db8::/32", "3fff::/20", "5f00::/16")
 
 
 def _subtract(networks: Iterable[Network], removed: Network) -> list[Network]:
@@ -132,15 +168,14 @@ def _subtract(networks: Iterable[Network], removed: Network) -> list[Network]:
 
 
 def _public_space(version: int) -> list[Network]:
-    if version == 6:
-        return [ipaddress.ip_network("2000::/3")]
-    space: list[Network] = [ipaddress.ip_network("0.0.0.0/0")]
-    for block in _NON_PUBLIC_V4:
+    space: list[Network] = [ipaddress.ip_network("0.0.0.0/0" if version == 4 else "2000::/3")]
+    for block in _NON_PUBLIC_V4 if version == 4 else _NON_PUBLIC_V6:
         space = _subtract(space, ipaddress.ip_network(block))
     return space
 
 
 PUBLIC_SPACE: Mapping[int, tuple[Network, ...]] = {4: tuple(_public_space(4)), 6: tuple(_public_space(6))}
+PUBLIC_TOTAL: Mapping[int, int] = {v: sum(n.num_addresses for n in nets) for v, nets in PUBLIC_SPACE.items()}
 
 
 def _intersect(networks: Iterable[Network], other: Network) -> list[Network]:
@@ -232,8 +267,9 @@ def sg_rules(
     """Flatten a DescribeSecurityGroups group into one rule per (permission, source).
 
     ``prefix_lists`` maps a prefix list id to its CIDR entries; ``None`` (or a missing id)
-    means unresolved -- an AWS-managed list of service ranges, or one we could not read --
-    and such a source stands for no address of its own (the note says why).
+    means not resolved into addresses -- checks.ec2 passes ``None`` only for AWS-managed lists
+    of service ranges and reports a list it could not read as an ERROR instead of calling
+    this -- and such a source stands for no address of its own (the note says why).
     """
     resolved = prefix_lists or {}
     rules: list[SgRule] = []
@@ -251,7 +287,7 @@ def sg_rules(
                 pl_id = item["PrefixListId"]
                 entries = resolved.get(pl_id)
                 if entries is None:
-                    note = "AWS-managed or unresolved prefix list: not counted as internet"
+                    note = "AWS-managed prefix list (AWS service ranges): not counted as internet"
                     sources.append(("prefix-list", pl_id, [], note))
                 else:
                     cidrs: list[Network | None] = [parse_cidr(c) for c in entries]
@@ -310,11 +346,60 @@ def sg_admin_exposures(
     return exposures
 
 
+def _every_port(
+    inbound: Sequence[SgRule], protocol: str, breadth: Breadth
+) -> tuple[int, tuple[SgRule, ...]] | None:
+    """(fewest public addresses admitted to any one port, contributing rules) when the internet
+    reaches every port 1-65535 of ``protocol`` through the union of the rules, else ``None``.
+
+    The port space is cut where any rule's range starts or ends; within a piece the covering
+    rules are the same for every port, so one port per piece decides it."""
+    cuts = {1, 65536}
+    for rule in inbound:
+        if rule.protocol == protocol and rule.from_port not in (None, -1) and rule.to_port is not None:
+            cuts.update((min(max(rule.from_port, 1), 65536), min(max(rule.to_port + 1, 1), 65536)))
+    starts = sorted(cuts)[:-1]
+    fewest: int | None = None
+    contributing: list[SgRule] = []
+    for start in starts:
+        admitted, rules = _internet_among([r for r in inbound if r.covers(protocol, start)], breadth)
+        if not rules:
+            return None
+        fewest = admitted if fewest is None else min(fewest, admitted)
+        contributing.extend(rules)
+    return (fewest or 0), tuple(dict.fromkeys(contributing))
+
+
 def sg_all_traffic_exposure(rules: Sequence[SgRule], breadth: Breadth = Breadth()) -> Exposure | None:
-    """Inbound rules that open all protocols (or every tcp/udp port) to the internet."""
-    wide_open = [r for r in rules if r.direction == "ingress" and r.all_traffic]
-    admitted, contributing = _internet_among(wide_open, breadth)
-    return Exposure("all traffic", admitted, contributing) if contributing else None
+    """Inbound rules that open all traffic to the internet, or ``None``.
+
+    "All traffic" is every protocol (``-1``), or every port (1-65535) of tcp, or every port of
+    udp: either protocol fully open leaves whatever listens on it, now or later, exposed.
+    Port ranges are merged per protocol before judging: a port counts when the rules that
+    cover it (``-1`` rules cover every port) admit the internet over IPv4 or IPv6 -- the same
+    per-port test as for admin ports -- so tcp 0-32767 plus tcp 32768-65535 from 0.0.0.0/0 is
+    every tcp port. ICMP and other IP protocols (GRE, ESP...) are not "all traffic" here: they
+    have no ports and serve VPN endpoints and path-MTU discovery.
+
+    ``what`` says which: ``all traffic`` (the ``-1`` rules alone admit the internet; their
+    public addresses are counted), else ``every tcp port``, ``every udp port`` or ``every tcp
+    and udp port`` (counting the fewest public addresses admitted to any one port)."""
+    inbound = [r for r in rules if r.direction == "ingress"]
+    admitted, contributing = _internet_among([r for r in inbound if r.protocol == ALL], breadth)
+    if contributing:
+        return Exposure("all traffic", admitted, contributing)
+    kinds: list[str] = []
+    counts: list[int] = []
+    involved: list[SgRule] = []
+    for protocol in _PORTED:
+        found = _every_port(inbound, protocol, breadth)
+        if found is not None:
+            kinds.append(protocol_name(protocol))
+            counts.append(found[0])
+            involved.extend(found[1])
+    if not kinds:
+        return None
+    return Exposure(f"every {' and '.join(kinds)} port", min(counts), tuple(dict.fromkeys(involved)))
 
 
 def narrow_public_sources(rules: Sequence[SgRule]) -> list[str]:

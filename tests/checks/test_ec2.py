@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
+from checks.ec2 import subnet_tier
 from fixtures.moto_ext import faults
 from fixtures.world import World
 from fixtures.worlds import ec2 as worlds
@@ -90,6 +95,77 @@ def test_admin_ports_setting_replaces_the_list(run_scan) -> None:  # type: ignor
     assert f.evidence["admin_ports_checked"] == ["tcp/8080 (configured)"]
 
 
+def test_prefix_lists_aws_managed_customer_and_stale(run_scan) -> None:  # type: ignore[no-untyped-def]
+    world = World()
+    ec2 = world.client("ec2", US)
+    s3_list = next(
+        p["PrefixListId"] for p in ec2.describe_managed_prefix_lists()["PrefixLists"]
+        if p["OwnerId"] == "AWS" and p["PrefixListName"].endswith(".s3")
+    )
+    office = worlds.customer_prefix_list(world, US, "office", ("198.51.99.0/24",))
+    stale = "pl-0badc0ffee0000000"  # referenced, but listed nowhere (deleted, or from elsewhere)
+
+    def ssh_from(pl: str) -> dict[str, Any]:
+        return {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "PrefixListIds": [{"PrefixListId": pl}]}
+
+    aws_group = worlds.security_group(world, US, "to-s3", [ssh_from(s3_list)])
+    office_group = worlds.security_group(world, US, "office-ssh", [ssh_from(office)])
+    stale_group = worlds.security_group(world, US, "stale-ssh", [ssh_from(stale)])
+    checks = ["ec2_sg_no_internet_admin_ports", "ec2_sg_no_internet_all_traffic", "ec2_sg_intra_vpc_scoped"]
+    run = run_scan(checks)
+    for check_id in checks:
+        f = only(run, check_id, resource_id=sg_arn(world, stale_group, US))
+        assert f.status is Status.ERROR and f.resource_type == "AWS::EC2::SecurityGroup"
+        assert f.evidence["action"] == "ec2:GetManagedPrefixListEntries"
+        assert f.evidence["error_code"] == "InvalidPrefixListID.NotFound"
+        assert f.evidence["unresolved_prefix_lists"] == [stale] and stale in f.message
+        assert "ec2:GetManagedPrefixListEntries" in f.message
+        assert only(run, check_id, resource_id=sg_arn(world, office_group, US)).status is Status.PASS
+    f = only(run, "ec2_sg_no_internet_admin_ports", resource_id=sg_arn(world, aws_group, US))
+    assert f.status is Status.PASS
+    f = only(run, "ec2_sg_no_internet_admin_ports", resource_id=sg_arn(world, office_group, US))
+    assert f.evidence["narrow_public_sources"] == [office]
+    entries_read = {c.params.get("PrefixListId") for c in run.calls if c.action == "ec2:GetManagedPrefixListEntries"}
+    assert entries_read == {office, stale}  # the AWS-managed list is not resolved
+
+
+def test_denied_prefix_list_entries_is_error_for_the_group(run_scan) -> None:  # type: ignore[no-untyped-def]
+    world = World()
+    pl = worlds.customer_prefix_list(world, US, "everyone", ("0.0.0.0/0",))
+    db_from_list = {"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "PrefixListIds": [{"PrefixListId": pl}]}
+    group = worlds.security_group(world, US, "db", [db_from_list])
+    plain = worlds.security_group(world, US, "ssh", [worlds.tcp(22, v4=("0.0.0.0/0",))])
+    faults.deny("ec2:GetManagedPrefixListEntries")
+    run = run_scan(["ec2_sg_no_internet_admin_ports"])
+    f = only(run, "ec2_sg_no_internet_admin_ports", resource_id=sg_arn(world, group, US))
+    assert f.status is Status.ERROR and f.evidence["error_code"] == "UnauthorizedOperation"
+    assert only(run, "ec2_sg_no_internet_admin_ports", resource_id=sg_arn(world, plain, US)).status is Status.FAIL
+
+
+@pytest.mark.parametrize(
+    ("settings", "setting"),
+    [
+        ({"broad_public_prefix_v4": 0}, "broad_public_prefix_v4"),
+        ({"broad_public_prefix_v6": 0}, "broad_public_prefix_v6"),
+        ({"broad_public_prefix_v6": 129}, "broad_public_prefix_v6"),
+        ({"broad_public_prefix_v4": "eight"}, "broad_public_prefix_v4"),
+        ({"admin_ports": ["ssh"]}, "admin_ports"),
+    ],
+)
+def test_invalid_network_setting_is_error_naming_it(run_scan, settings: dict[str, Any], setting: str) -> None:  # type: ignore[no-untyped-def]
+    world = World()
+    worlds.security_group(world, US, "open", [worlds.all_traffic(v4=("0.0.0.0/0",), v6=("::/0",))])
+    checks = ["ec2_sg_no_internet_admin_ports", "ec2_nacl_no_internet_admin_ports"]
+    if setting != "admin_ports":
+        checks.append("ec2_sg_no_internet_all_traffic")
+    run = run_scan(checks, settings=settings)
+    for check_id in checks:
+        f = only(run, check_id)
+        assert f.status is Status.ERROR and f.resource_id == ACCOUNT
+        assert f.evidence["setting"] == setting and f.evidence["value"] == settings[setting]
+        assert f"setting {setting} is invalid" in f.message
+
+
 def test_admin_ports_denied_describe_is_error(run_scan) -> None:  # type: ignore[no-untyped-def]
     faults.deny("ec2:DescribeSecurityGroups", region=EU)
     run = run_scan(["ec2_sg_no_internet_admin_ports"], regions=BOTH)
@@ -129,6 +205,24 @@ def test_all_traffic_two_regions(run_scan) -> None:  # type: ignore[no-untyped-d
     f = only(run, "ec2_sg_no_internet_all_traffic", resource_id=sg_arn(world, ports_us, US))
     assert f.status is Status.FAIL and f.evidence["all_traffic_from_internet"]["rules"][0]["traffic"] == "tcp/0-65535"
     assert only(run, "ec2_sg_no_internet_all_traffic", resource_id=sg_arn(world, ssh_us, US)).status is Status.PASS
+
+
+def test_all_traffic_split_port_ranges_fail(run_scan) -> None:  # type: ignore[no-untyped-def]
+    world = World()
+    split = worlds.security_group(
+        world, US, "split", [worlds.tcp(0, 32767, v4=("0.0.0.0/0",)), worlds.tcp(32768, 65535, v4=("0.0.0.0/0",))]
+    )
+    partial = worlds.security_group(
+        world, US, "partial", [worlds.tcp(0, 32767, v4=("0.0.0.0/0",)), worlds.tcp(32768, 65535, v4=("10.0.0.0/8",))]
+    )
+    run = run_scan(["ec2_sg_no_internet_all_traffic"])
+    f = only(run, "ec2_sg_no_internet_all_traffic", resource_id=sg_arn(world, split, US))
+    assert f.status is Status.FAIL and "admits every tcp port from 0.0.0.0/0" in f.message
+    exposure = f.evidence["all_traffic_from_internet"]
+    assert exposure["port"] == "every tcp port"
+    assert [r["traffic"] for r in exposure["rules"]] == ["tcp/0-32767", "tcp/32768-65535"]
+    f = only(run, "ec2_sg_no_internet_all_traffic", resource_id=sg_arn(world, partial, US))
+    assert f.status is Status.PASS and f.evidence["all_traffic_from_internet"] is None
 
 
 def test_all_traffic_error_and_not_applicable(run_scan) -> None:  # type: ignore[no-untyped-def]
@@ -210,9 +304,17 @@ def test_nacl_two_regions(run_scan) -> None:  # type: ignore[no-untyped-def]
         {"rule_number": "100", "direction": "ingress", "action": "allow", "traffic": "all traffic", "cidr": "0.0.0.0/0"}
     ]
     assert "tcp/22 (SSH)" in group["ports"] and f.evidence["is_default"] is True
+    # outbound is reported (the default NACL's egress rule 100 lets every admin port out), not judged
+    (out,) = f.evidence["egress_to_internet"]
+    assert out["admitted_by"] == [
+        {"rule_number": "100", "direction": "egress", "action": "allow", "traffic": "all traffic", "cidr": "0.0.0.0/0"}
+    ]
+    assert f.evidence["egress_admin_ports_open"] == f.evidence["admin_ports_checked"] == len(out["ports"])
+    assert "reported, not judged" in f.message
     f = only(run, "ec2_nacl_no_internet_admin_ports", resource_id=nacl_arn(world, tight, EU))
     assert f.status is Status.PASS and f.region == EU
     assert f.evidence["reachable_from_internet"] == [] and f.evidence["blocked_by"] == ["10", "20", "30", "40"]
+    assert f.evidence["egress_admin_ports_open"] == f.evidence["admin_ports_checked"]  # egress left open: still PASS
 
 
 def test_nacl_deny_ssh_first_leaves_other_admin_ports_open(run_scan) -> None:  # type: ignore[no-untyped-def]
@@ -242,6 +344,25 @@ def test_new_custom_nacl_denies_everything(run_scan) -> None:  # type: ignore[no
         resource_id=nacl_arn(world, acl, US),
     )
     assert f.status is Status.PASS and f.evidence["subnets"] == [] and f.evidence["blocked_by"] == ["*"]
+    assert f.evidence["egress_to_internet"] == [] and f.evidence["egress_admin_ports_open"] == 0
+    assert "Outbound it lets none of them out" in f.message
+
+
+def test_nacl_egress_to_some_admin_ports_is_evidence(run_scan) -> None:  # type: ignore[no-untyped-def]
+    world = World()
+    acl = worlds.custom_nacl(world, US)
+    worlds.nacl_entry(world, US, acl, 100, "allow", protocol="6", ports=(443, 443))
+    worlds.nacl_entry(world, US, acl, 100, "allow", protocol="6", ports=(22, 22), egress=True)
+    worlds.nacl_entry(world, US, acl, 110, "allow", protocol="6", ports=(1024, 65535), egress=True)
+    f = only(
+        run_scan(["ec2_nacl_no_internet_admin_ports"]),
+        "ec2_nacl_no_internet_admin_ports",
+        resource_id=nacl_arn(world, acl, US),
+    )
+    assert f.status is Status.PASS
+    by_rule = {tuple(e["rule_number"] for e in g["admitted_by"]): g["ports"] for g in f.evidence["egress_to_internet"]}
+    assert by_rule[("100",)] == ["tcp/22 (SSH)"]
+    assert "tcp/3306 (MySQL/MariaDB)" in by_rule[("110",)] and "tcp/22 (SSH)" not in by_rule[("110",)]
 
 
 def test_nacl_error_and_not_applicable(run_scan) -> None:  # type: ignore[no-untyped-def]
@@ -326,8 +447,9 @@ def test_ebs_volumes_denied_is_error(run_scan) -> None:  # type: ignore[no-untyp
 
 def test_multi_az_tiers_two_regions(run_scan) -> None:  # type: ignore[no-untyped-def]
     world = World()
-    good = worlds.tiered_vpc(world, US, public_azs=("a", "b"), private_azs=("a", "b"))
-    lopsided = worlds.tiered_vpc(world, EU, public_azs=("a", "b"), private_azs=("a",))
+    good = worlds.tiered_vpc(world, US, public_azs=("a", "b"), nat_azs=("a", "b"), private_azs=("a", "b"))
+    # the audit's case: a NAT-routed app tier over two AZs used to hide an isolated data tier in one
+    lopsided = worlds.tiered_vpc(world, EU, public_azs=("a", "b"), nat_azs=("a", "b"), private_azs=("a",))
     run = run_scan(["ec2_vpc_multi_az_subnets"], regions=BOTH)
     f = only(run, "ec2_vpc_multi_az_subnets", resource_id=world.arn("ec2", f"vpc/{good['vpc']}", US))
     assert f.status is Status.PASS and f.region == US
@@ -335,9 +457,64 @@ def test_multi_az_tiers_two_regions(run_scan) -> None:  # type: ignore[no-untype
         "us-east-1a": [good["public"]["us-east-1a"]],
         "us-east-1b": [good["public"]["us-east-1b"]],
     }
+    assert f.evidence["tier_availability_zones"] == {
+        "public": ["us-east-1a", "us-east-1b"],
+        "private-nat": ["us-east-1a", "us-east-1b"],
+        "isolated": ["us-east-1a", "us-east-1b"],
+    }
+    assert f.evidence["tier_route_tables"]["private-nat"] == {
+        good["nat_route_table"]: [f"0.0.0.0/0 -> {good['nat_gateway']}"]
+    }
+    assert f.evidence["tier_route_tables"]["public"] == {good["public_route_table"]: [f"0.0.0.0/0 -> {good['igw']}"]}
     f = only(run, "ec2_vpc_multi_az_subnets", resource_id=world.arn("ec2", f"vpc/{lopsided['vpc']}", EU))
-    assert f.status is Status.FAIL and f.region == EU and "private (eu-west-1a)" in f.message
-    assert f.evidence["tiers"]["private"] == {"eu-west-1a": [lopsided["private"]["eu-west-1a"]]}
+    assert f.status is Status.FAIL and f.region == EU
+    assert "tier(s) in a single AZ: isolated (eu-west-1a)" in f.message
+    assert "private-nat: eu-west-1a, eu-west-1b" in f.message
+    assert f.evidence["tiers"]["isolated"] == {"eu-west-1a": [lopsided["private"]["eu-west-1a"]]}
+    assert "same route table" not in f.remediation and "private-nat" in f.remediation
+
+
+def _table(*routes: dict[str, Any]) -> dict[str, Any]:
+    return {"RouteTableId": "rtb-1", "Routes": [{"DestinationCidrBlock": "10.0.0.0/16", "GatewayId": "local"}, *routes]}
+
+
+@pytest.mark.parametrize(
+    ("table", "tier", "shown"),
+    [
+        (_table({"DestinationCidrBlock": "0.0.0.0/0", "GatewayId": "igw-1"}), "public", ["0.0.0.0/0 -> igw-1"]),
+        (_table({"DestinationIpv6CidrBlock": "::/0", "GatewayId": "igw-1"}), "public", ["::/0 -> igw-1"]),
+        (_table({"DestinationCidrBlock": "0.0.0.0/0", "NatGatewayId": "nat-1"}), "private-nat", ["0.0.0.0/0 -> nat-1"]),
+        (  # a NAT instance: AWS reports both the instance and its interface
+            _table({"DestinationCidrBlock": "0.0.0.0/0", "InstanceId": "i-1", "NetworkInterfaceId": "eni-1"}),
+            "private-nat",
+            ["0.0.0.0/0 -> i-1"],
+        ),
+        (
+            _table({"DestinationIpv6CidrBlock": "::/0", "EgressOnlyInternetGatewayId": "eigw-1"}),
+            "private-nat",
+            ["::/0 -> eigw-1"],
+        ),
+        (
+            _table({"DestinationCidrBlock": "0.0.0.0/0", "TransitGatewayId": "tgw-1"}),
+            "private-routed",
+            ["0.0.0.0/0 -> tgw-1"],
+        ),
+        (_table(), "isolated", []),
+        (  # a gateway endpoint route is not a default route
+            _table({"DestinationPrefixListId": "pl-s3", "GatewayId": "vpce-1"}),
+            "isolated",
+            [],
+        ),
+        (  # the NAT gateway was deleted: the route is a blackhole and carries nothing
+            _table({"DestinationCidrBlock": "0.0.0.0/0", "NatGatewayId": "nat-1", "State": "blackhole"}),
+            "isolated",
+            [],
+        ),
+        (None, "isolated", []),
+    ],
+)
+def test_subnet_tier(table: dict[str, Any] | None, tier: str, shown: list[str]) -> None:
+    assert subnet_tier(table) == (tier, shown)
 
 
 def test_multi_az_error_and_not_applicable(run_scan) -> None:  # type: ignore[no-untyped-def]

@@ -8,10 +8,12 @@ import pytest
 
 from scanner.analysis.network import (
     DEFAULT_ADMIN_PORTS,
+    PUBLIC_TOTAL,
     AdminPort,
     Breadth,
     NaclEntry,
     admin_ports_from_setting,
+    check_prefix,
     nacl_admin_reach,
     nacl_reach,
     narrow_public_sources,
@@ -113,6 +115,40 @@ SG_CASES = [
     ),
     ("group reference is not the internet", group([perm("-1", sg=["sg-2"])]), {}, [], False),
     ("protocol 47 (GRE) opens no tcp port", group([perm("47", v4=["0.0.0.0/0"])]), {}, [], False),
+    (
+        "tcp split in two halves is every port",
+        group([perm("tcp", 0, 32767, v4=["0.0.0.0/0"]), perm("tcp", 32768, 65535, v4=["0.0.0.0/0"])]),
+        {},
+        ["tcp/22 (SSH)", "tcp/3389 (RDP)", "tcp/3306 (MySQL/MariaDB)"],
+        True,
+    ),
+    (
+        "tcp split over three overlapping ranges and both families",
+        group([perm("tcp", 1, 1000, v4=["0.0.0.0/0"]), perm("tcp", 900, 40000, v6=["::/0"]),
+               perm("tcp", 40001, 65535, v4=["0.0.0.0/0"])]),
+        {},
+        ["tcp/22 (SSH)", "tcp/3389 (RDP)", "tcp/3306 (MySQL/MariaDB)"],
+        True,
+    ),
+    (
+        "upper half only from a private range is not all traffic",
+        group([perm("tcp", 0, 32767, v4=["0.0.0.0/0"]), perm("tcp", 32768, 65535, v4=["10.0.0.0/8"])]),
+        {},
+        ["tcp/22 (SSH)", "tcp/3389 (RDP)", "tcp/3306 (MySQL/MariaDB)"],
+        False,
+    ),
+    (
+        "one port missing is not all traffic",
+        group([perm("tcp", 1, 8079, v4=["0.0.0.0/0"]), perm("tcp", 8081, 65535, v4=["0.0.0.0/0"])]),
+        {},
+        ["tcp/22 (SSH)", "tcp/3389 (RDP)", "tcp/3306 (MySQL/MariaDB)"],
+        False,
+    ),
+    ("udp 0-65535 is every udp port", group([perm("udp", 0, 65535, v4=["0.0.0.0/0"])]), {}, [], True),
+    ("icmp from everywhere is not all traffic", group([perm("icmp", -1, -1, v4=["0.0.0.0/0"])]), {}, [], False),
+    ("documentation 2001:db8::/32 is not the internet", group([perm("tcp", 22, v6=["2001:db8::/32"])]), {}, [], False),
+    ("documentation 3fff::/20 is not the internet", group([perm("-1", v6=["3fff::/20"])]), {}, [], False),
+    ("Teredo 2001::/32 stays the internet", group([perm("tcp", 22, v6=["2001::/32"])]), {}, ["tcp/22 (SSH)"], False),
 ]
 
 
@@ -136,6 +172,31 @@ def test_exposure_names_the_admitting_rule_and_counts_addresses() -> None:
     ]
     # 0.0.0.0/0 minus private, reserved, multicast and documentation space
     assert 3_500_000_000 < exposure.public_addresses < 2**32
+
+
+@pytest.mark.parametrize(
+    ("ingress", "what"),
+    [
+        ([perm("-1", v4=["0.0.0.0/0"]), perm("tcp", 0, 65535, v4=["0.0.0.0/0"])], "all traffic"),
+        ([perm("tcp", 0, 32767, v4=["0.0.0.0/0"]), perm("tcp", 32768, 65535, v6=["::/0"])], "every tcp port"),
+        ([perm("tcp", 0, 65535, v4=["0.0.0.0/0"]), perm("udp", 1, 65535, v4=["0.0.0.0/0"])], "every tcp and udp port"),
+        # -1 from half the internet's /9 plus tcp from the other /9: every tcp port, not all protocols
+        ([perm("-1", v4=["52.0.0.0/9"]), perm("tcp", 0, 65535, v4=["52.128.0.0/9"])], "every tcp port"),
+    ],
+)
+def test_all_traffic_says_what_is_open(ingress: list[dict[str, Any]], what: str) -> None:
+    exposure = sg_all_traffic_exposure(sg_rules(group(ingress)))
+    assert exposure is not None and exposure.what == what
+    assert exposure.evidence()["port"] == what and exposure.public_addresses > 0
+
+
+def test_split_all_traffic_names_both_rules_and_counts_the_narrowest_piece() -> None:
+    rules = sg_rules(group([perm("tcp", 0, 32767, v4=["0.0.0.0/0"]), perm("tcp", 32768, 65535, v4=["0.0.0.0/1"])]))
+    exposure = sg_all_traffic_exposure(rules)
+    assert exposure is not None
+    assert [r["traffic"] for r in exposure.evidence()["rules"]] == ["tcp/0-32767", "tcp/32768-65535"]
+    half = public_addresses([n for n in (parse_cidr("0.0.0.0/1"),) if n])
+    assert exposure.public_addresses == half
 
 
 def test_broad_threshold_is_configurable() -> None:
@@ -232,6 +293,19 @@ NACL_CASES = [
     ),
     ("narrow allow only", [entry(100, "allow", cidr="198.51.99.0/24"), *DEFAULT_DENY], [], [], ["*"]),
     ("udp allow does not open tcp", [entry(100, "allow", proto="17"), *DEFAULT_DENY], [], [], ["*"]),
+    (
+        "443 only from the internet",
+        [
+            entry(100, "allow", proto="6", ports=(443, 443)),
+            entry(110, "allow", cidr="::/0", proto="6", ports=(443, 443)),
+            entry(100, "allow", egress=True),
+            *DEFAULT_DENY,
+        ],
+        [],
+        [],
+        ["*"],
+    ),
+    ("documentation IPv6 range only", [entry(100, "allow", cidr="2001:db8::/32"), *DEFAULT_DENY], [], [], ["*"]),
 ]
 
 
@@ -293,6 +367,49 @@ def test_admin_ports_setting() -> None:
         (2049, "6"),
         (445, "6"),
     }
+
+
+@pytest.mark.parametrize(("v4", "v6"), [(0, 32), (33, 32), (-1, 32), (8, 0), (8, 2), (8, 129), (True, 32)])
+def test_breadth_rejects_prefixes_that_would_hide_the_internet(v4: Any, v6: Any) -> None:
+    # Breadth(0, 0) used to make 0.0.0.0/0 and ::/0 never count (a /0 is more than all public space).
+    with pytest.raises(ValueError, match="broad_public_prefix_v"):
+        Breadth(v4, v6)
+
+
+def test_check_prefix_names_the_setting_and_the_bounds() -> None:
+    assert check_prefix(4, "16") == 16 and check_prefix(6, 3) == 3
+    with pytest.raises(ValueError, match=r"broad_public_prefix_v4 .* from 1 to 32, got 0"):
+        check_prefix(4, 0)
+    with pytest.raises(ValueError, match=r"broad_public_prefix_v6 .* from 3 to 128, got 'x'"):
+        check_prefix(6, "x")
+
+
+def test_the_whole_public_space_is_the_internet_at_any_accepted_breadth() -> None:
+    loosest = Breadth(v4_prefix=1, v6_prefix=3)
+    rules = sg_rules(group([perm("tcp", 22, v4=["0.0.0.0/0"]), perm("tcp", 3389, v6=["::/0"])]))
+    assert [e.what for e in sg_admin_exposures(rules, (SSH, RDP), loosest)] == ["tcp/22 (SSH)", "tcp/3389 (RDP)"]
+    assert loosest.is_internet(PUBLIC_TOTAL[6], 6) and loosest.is_internet(PUBLIC_TOTAL[4], 4)
+    (reach,) = nacl_admin_reach({"Entries": [entry(100, "allow", cidr="::/0")]}, (SSH,), breadth=loosest)
+    assert reach.reachable
+
+
+@pytest.mark.parametrize(
+    ("cidr", "public"),
+    [
+        ("2001:db8::/32", 0),  # documentation
+        ("3fff::/20", 0),  # documentation (RFC 9637)
+        ("2001:2::/48", 0),  # benchmarking
+        ("2001:10::/28", 0),  # ORCHID (deprecated)
+        ("5f00::/16", 0),  # SRv6 SIDs
+        ("fd00::/8", 0),  # unique local, outside 2000::/3
+        ("2001::/32", 2**96),  # Teredo: relays arbitrary IPv4 internet hosts
+        ("2002::/16", 2**112),  # 6to4: likewise
+        ("2a00::/12", 2**116),  # ordinary global unicast
+    ],
+)
+def test_ipv6_special_purpose_ranges_are_not_public(cidr: str, public: int) -> None:
+    net = parse_cidr(cidr)
+    assert net is not None and public_addresses([net]) == public
 
 
 def test_public_addresses_excludes_private_space() -> None:
