@@ -11,8 +11,9 @@ bucket's region.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
-from fnmatch import fnmatchcase
+from dataclasses import dataclass
 from typing import Any
 
 from scanner.context import CheckContext
@@ -171,34 +172,145 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def denies_insecure_transport(statement: dict[str, Any], bucket: str, partition: str) -> bool:
-    """True when the statement denies everyone every S3 action on the bucket and its objects
-    whenever ``aws:SecureTransport`` is false.
+# --- TLS-only bucket policies (pure) -----------------------------------------------------------
+# IAM wildcards: "*" any run of characters, "?" one character; action names are matched
+# case-insensitively, resource ARNs case-sensitively.
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html
 
-    ``Bool``/``BoolIfExists`` with ``"false"`` is the form AWS documents; a request over plain
-    HTTP carries ``aws:SecureTransport=false``. Statements with ``NotPrincipal``/``NotAction``
-    or narrower actions or resources do not count (they leave some requests over HTTP allowed).
+
+def _glob_matches(pattern: str, value: str, *, ignore_case: bool) -> bool:
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, value, re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL) is not None
+
+
+def _covers_everything_under(pattern: str, prefix: str, *, ignore_case: bool) -> bool:
+    """True when ``pattern`` matches ``prefix`` followed by any string at all: the pattern ends in
+    ``*`` and what comes before that star matches a leading part of ``prefix`` (sound: never
+    True for a pattern that misses some name)."""
+    stem = pattern.rstrip("*")
+    if stem == pattern:
+        return False
+    return any(_glob_matches(stem, prefix[:i], ignore_case=ignore_case) for i in range(len(prefix) + 1))
+
+
+def _everyone(principal: Any) -> bool:
+    """``"*"`` or ``{"AWS": "*"}`` (also in a list, or beside other principal types)."""
+    if principal == "*":
+        return True
+    return isinstance(principal, dict) and "*" in _as_list(principal.get("AWS"))
+
+
+def _all_s3_actions(actions: Any) -> bool:
+    """``s3:*``, ``S3:*``, ``*``, ``*:*``, ``s3*``...: some pattern matches every S3 action."""
+    return any(
+        isinstance(a, str) and _covers_everything_under(a, "s3:", ignore_case=True) for a in _as_list(actions)
+    )
+
+
+def _only_condition(statement: dict[str, Any], operators: tuple[str, ...], key: str) -> list[Any] | None:
+    """The values of the statement's single condition when it is ``operator: {key: values}`` with
+    ``operator`` among ``operators`` (condition keys are case-insensitive); else ``None``. Any
+    other operator or key beside it narrows the statement, so it does not count."""
+    condition = statement.get("Condition")
+    if not isinstance(condition, dict) or len(condition) != 1:
+        return None
+    operator, block = next(iter(condition.items()))
+    if operator not in operators or not isinstance(block, dict) or len(block) != 1:
+        return None
+    name, values = next(iter(block.items()))
+    if str(name).lower() != key:
+        return None
+    listed = _as_list(values)
+    return listed or None
+
+
+def _is_false(value: Any) -> bool:
+    return value is False or (isinstance(value, str) and value.strip().lower() == "false")
+
+
+def _everyone_everything_deny(statement: Any) -> bool:
+    return (
+        isinstance(statement, dict)
+        and statement.get("Effect") == "Deny"
+        and not {"NotPrincipal", "NotAction", "NotResource"} & statement.keys()
+        and _everyone(statement.get("Principal"))
+        and _all_s3_actions(statement.get("Action", []))
+    )
+
+
+def denies_insecure_transport(statement: Any) -> bool:
+    """The statement denies everyone every S3 action whenever ``aws:SecureTransport`` is false
+    (on whatever resources it names; :func:`tls_enforcement` combines the resources).
+
+    ``Bool`` or ``BoolIfExists`` with ``false`` (boolean, ``"false"`` or ``["false"]``) is the
+    form AWS documents: a request over plain HTTP carries ``aws:SecureTransport=false``.
+    Statements with ``NotPrincipal``/``NotAction``/``NotResource``, narrower actions or any
+    further condition do not count (they leave some plain-HTTP requests allowed).
     https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html#transit
     """
-    if statement.get("Effect") != "Deny" or "NotPrincipal" in statement or "NotAction" in statement:
+    if not _everyone_everything_deny(statement):
         return False
-    principal = statement.get("Principal")
-    if not (principal == "*" or (isinstance(principal, dict) and "*" in _as_list(principal.get("AWS")))):
-        return False
-    if not any(a in ("*", "s3:*") for a in _as_list(statement.get("Action", []))):
-        return False
-    resources = _as_list(statement.get("Resource", []))
-    needed = (f"arn:{partition}:s3:::{bucket}", f"arn:{partition}:s3:::{bucket}/*")
-    if not all(any(fnmatchcase(n, str(r)) for r in resources) for n in needed):
-        return False
-    condition = statement.get("Condition") or {}
-    for operator in ("Bool", "BoolIfExists"):
-        values = {str(k).lower(): v for k, v in (condition.get(operator) or {}).items()}
-        if "aws:securetransport" in values and [str(v).lower() for v in _as_list(values["aws:securetransport"])] == [
-            "false"
-        ]:
-            return len(condition) == 1 and len(condition[operator]) == 1
-    return False
+    values = _only_condition(statement, ("Bool", "BoolIfExists"), "aws:securetransport")
+    return values is not None and all(_is_false(v) for v in values)
+
+
+def _tls_version_floor(statement: Any) -> float | None:
+    """The version of a ``NumericLessThan {"s3:TlsVersion": "1.2"}`` deny-everyone-everything statement."""
+    if not _everyone_everything_deny(statement):
+        return None
+    values = _only_condition(statement, ("NumericLessThan",), "s3:tlsversion")
+    if values is None or len(values) != 1:
+        return None
+    try:
+        return float(values[0])
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
+class TlsEnforcement:
+    """What a bucket policy does about plain-HTTP requests to one bucket."""
+
+    covers_bucket: bool  # bucket-level requests (arn:...:bucket) are denied without TLS
+    covers_objects: bool  # every object (arn:...:bucket/*) is
+    statements: tuple[dict[str, Any], ...]  # the SecureTransport deny statements that touch the bucket
+    min_tls_version: float | None  # a NumericLessThan s3:TlsVersion deny covering both, if any
+
+    @property
+    def enforced(self) -> bool:
+        return self.covers_bucket and self.covers_objects
+
+
+def _coverage(statements: list[dict[str, Any]], bucket_arn: str) -> tuple[bool, bool, list[dict[str, Any]]]:
+    covers_bucket = covers_objects = False
+    touching: list[dict[str, Any]] = []
+    for statement in statements:
+        resources = [r for r in _as_list(statement.get("Resource", [])) if isinstance(r, str)]
+        on_bucket = any(_glob_matches(r, bucket_arn, ignore_case=False) for r in resources)
+        on_objects = any(_covers_everything_under(r, f"{bucket_arn}/", ignore_case=False) for r in resources)
+        covers_bucket, covers_objects = covers_bucket or on_bucket, covers_objects or on_objects
+        if on_bucket or on_objects:
+            touching.append(statement)
+    return covers_bucket, covers_objects, touching
+
+
+def tls_enforcement(policy: Any, bucket: str, partition: str) -> TlsEnforcement:
+    """Whether the policy denies every request without TLS to the bucket and all its objects.
+
+    The resources of all qualifying deny statements (:func:`denies_insecure_transport`) are
+    combined: one statement on ``arn:aws:s3:::b`` and another on ``arn:aws:s3:::b/*`` enforce
+    TLS as one statement on both does. A deny of ``s3:TlsVersion`` below a version
+    (``NumericLessThan``) is reported when it covers the bucket and its objects, but does not
+    enforce TLS by itself (a plain-HTTP request has no TLS version, so it does not match)."""
+    raw = (policy or {}).get("Statement", []) if isinstance(policy, dict) else []
+    statements = [s for s in _as_list(raw) if isinstance(s, dict)]
+    bucket_arn = f"arn:{partition}:s3:::{bucket}"
+    on_bucket, on_objects, touching = _coverage([s for s in statements if denies_insecure_transport(s)], bucket_arn)
+    floors = [(v, s) for s in statements if (v := _tls_version_floor(s)) is not None]
+    floor_bucket, floor_objects, _ = _coverage([s for _, s in floors], bucket_arn)
+    min_version = min(v for v, _ in floors) if floors and floor_bucket and floor_objects else None
+    return TlsEnforcement(on_bucket, on_objects, tuple(touching), min_version)
 
 
 @check(
@@ -214,39 +326,53 @@ def denies_insecure_transport(statement: dict[str, Any], bucket: str, partition:
 def s3_tls_enforced(ctx: CheckContext) -> Iterator[Finding]:
     """S3 answers plain HTTP as well as HTTPS; only a bucket policy that denies requests with
     ``aws:SecureTransport`` false guarantees data to and from the bucket is encrypted in transit
-    (NETSEC-002.1). A bucket with no policy fails. Extra conditions on the deny statement would
-    let some plain-HTTP requests through, so only a statement conditioned on SecureTransport
-    alone counts."""
+    (NETSEC-002.1). A bucket with no policy fails. The deny must apply to everyone (``*`` or
+    ``{"AWS": "*"}``), every S3 action (``s3:*``, ``*``, ``*:*``, any case) and both the bucket
+    and all its objects -- possibly across several statements, whose resources are combined --
+    and be conditioned on SecureTransport alone (``Bool`` or ``BoolIfExists`` false): extra
+    conditions would let some plain-HTTP requests through. A deny of old TLS versions
+    (``NumericLessThan s3:TlsVersion``) is reported as ``min_tls_version``, a plus that does not
+    replace the SecureTransport deny. See :func:`tls_enforcement`."""
     yield from each_bucket(ctx, _tls_enforced)
 
 
 def _tls_enforced(ctx: CheckContext, name: str, arn: str, region: str) -> Iterator[Finding]:
     answer = ctx.read_optional("s3", "GetBucketPolicy", region=region, Bucket=name, absent=("NoSuchBucketPolicy",))
     policy = json.loads(answer["Policy"]) if answer and answer.get("Policy") else None
-    statements = _as_list((policy or {}).get("Statement", []))
-    enforcing = [s for s in statements if isinstance(s, dict) and denies_insecure_transport(s, name, ctx.partition)]
+    result = tls_enforcement(policy, name, ctx.partition)
     evidence = {
         "bucket": name,
         "bucket_region": region,
         "has_policy": policy is not None,
-        "enforcing_statements": enforcing,
+        "enforcing_statements": list(result.statements),
+        "denies_http_on_bucket": result.covers_bucket,
+        "denies_http_on_objects": result.covers_objects,
+        "min_tls_version": result.min_tls_version,
     }
-    if enforcing:
+    floor = f" and requests below TLS {result.min_tls_version}" if result.min_tls_version is not None else ""
+    if result.enforced:
         yield ctx.finding(
             Status.PASS,
             resource_id=arn,
             resource_type=BUCKET,
             region=region,
             evidence=evidence,
-            message=f"Bucket {name}'s policy denies every request without TLS.",
+            message=f"Bucket {name}'s policy denies every request without TLS{floor}.",
         )
+        return
+    if policy is None:
+        why = "has no bucket policy"
+    elif result.covers_bucket or result.covers_objects:
+        part = "the bucket itself" if result.covers_bucket else "its objects"
+        missing = "its objects" if result.covers_bucket else "the bucket itself"
+        why = f"has a policy that denies requests without TLS on {part} but not on {missing}"
     else:
-        why = "has no bucket policy" if policy is None else "has a policy that does not deny requests without TLS"
-        yield ctx.finding(
-            Status.FAIL,
-            resource_id=arn,
-            resource_type=BUCKET,
-            region=region,
-            evidence=evidence,
-            message=f"Bucket {name} {why}.",
-        )
+        why = "has a policy that does not deny requests without TLS"
+    yield ctx.finding(
+        Status.FAIL,
+        resource_id=arn,
+        resource_type=BUCKET,
+        region=region,
+        evidence=evidence,
+        message=f"Bucket {name} {why}.",
+    )

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
+from checks.s3 import tls_enforcement
 from fixtures.moto_ext import faults
 from fixtures.world import World
 from fixtures.worlds import s3 as worlds
@@ -138,3 +143,114 @@ def test_tls_policy_denied_is_error(run_scan) -> None:  # type: ignore[no-untype
     f = only(run_scan(["s3_tls_enforced"]), "s3_tls_enforced", resource_id=arn)
     assert f.status is Status.ERROR and f.evidence["action"] == "s3:GetBucketPolicy"
     assert f.evidence["error_code"] == "AccessDenied"
+
+
+def test_tls_deny_split_over_two_statements_passes(run_scan) -> None:  # type: ignore[no-untyped-def]
+    world = World()
+    split = worlds.bucket(world, "split-us", US)
+    worlds.policy(world, "split-us", US, [
+        worlds.tls_only_statement("split-us", resources=("",), sid="DenyHttpBucket"),
+        worlds.tls_only_statement("split-us", resources=("/*",), sid="DenyHttpObjects", action="S3:*"),
+    ])
+    half = worlds.bucket(world, "objects-only-us", US)
+    worlds.policy(world, "objects-only-us", US, [worlds.tls_only_statement("objects-only-us", resources=("/*",))])
+    run = run_scan(["s3_tls_enforced"])
+    f = only(run, "s3_tls_enforced", resource_id=split)
+    assert f.status is Status.PASS
+    assert [st["Sid"] for st in f.evidence["enforcing_statements"]] == ["DenyHttpBucket", "DenyHttpObjects"]
+    f = only(run, "s3_tls_enforced", resource_id=half)
+    assert f.status is Status.FAIL
+    assert f.evidence["denies_http_on_objects"] is True and f.evidence["denies_http_on_bucket"] is False
+    assert "on its objects but not on the bucket itself" in f.message
+
+
+def test_tls_version_floor_is_reported(run_scan) -> None:  # type: ignore[no-untyped-def]
+    world = World()
+    arn = worlds.bucket(world, "tls12-eu", EU)
+    worlds.policy(world, "tls12-eu", EU, [
+        worlds.tls_only_statement("tls12-eu"),
+        worlds.tls_only_statement(
+            "tls12-eu", sid="DenyOldTls", condition={"NumericLessThan": {"s3:TlsVersion": "1.2"}}
+        ),
+    ])
+    f = only(run_scan(["s3_tls_enforced"], regions=(US, EU)), "s3_tls_enforced", resource_id=arn)
+    assert f.status is Status.PASS and f.evidence["min_tls_version"] == 1.2
+    assert "below TLS 1.2" in f.message
+    assert [st["Sid"] for st in f.evidence["enforcing_statements"]] == ["DenyInsecureTransport"]
+
+
+# --- the policy detector, pure -------------------------------------------------------------------
+
+BUCKET_ARNS = ["arn:aws:s3:::b", "arn:aws:s3:::b/*"]
+FALSE = {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def deny(**overrides: Any) -> dict[str, Any]:
+    statement: dict[str, Any] = {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": BUCKET_ARNS,
+                                 "Condition": FALSE}
+    statement.update(overrides)
+    return {k: v for k, v in statement.items() if v is not None}
+
+
+TLS_CASES = [
+    # (name, statements, enforced, covers bucket, covers objects)
+    ("canonical", [deny()], True, True, True),
+    ("split over two statements", [deny(Resource=BUCKET_ARNS[0]), deny(Resource=BUCKET_ARNS[1])], True, True, True),
+    ("objects only", [deny(Resource=BUCKET_ARNS[1])], False, False, True),
+    ("bucket only", [deny(Resource=BUCKET_ARNS[0])], False, True, False),
+    ("Bool false as a boolean", [deny(Condition={"Bool": {"aws:SecureTransport": False}})], True, True, True),
+    ("Bool ['false']", [deny(Condition={"Bool": {"aws:SecureTransport": ["false"]}})], True, True, True),
+    ("BoolIfExists", [deny(Condition={"BoolIfExists": {"aws:SecureTransport": "false"}})], True, True, True),
+    ("condition key in lower case", [deny(Condition={"Bool": {"aws:securetransport": "false"}})], True, True, True),
+    ("Bool true", [deny(Condition={"Bool": {"aws:SecureTransport": "true"}})], False, False, False),
+    ("false and true", [deny(Condition={"Bool": {"aws:SecureTransport": ["false", "true"]}})], False, False, False),
+    ("StringEquals is not the documented form",
+     [deny(Condition={"StringEquals": {"aws:SecureTransport": "false"}})], False, False, False),
+    ("extra condition narrows the deny",
+     [deny(Condition={**FALSE, "StringEquals": {"aws:PrincipalAccount": "111122223333"}})], False, False, False),
+    ("no condition at all is not a TLS rule", [deny(Condition=None)], False, False, False),
+    ("Action S3:* in capitals", [deny(Action="S3:*")], True, True, True),
+    ("Action *", [deny(Action="*")], True, True, True),
+    ("Action *:*", [deny(Action="*:*")], True, True, True),
+    ("Action s3* (no colon)", [deny(Action="s3*")], True, True, True),
+    ("Action list with s3:*", [deny(Action=["s3:GetObject", "s3:*"])], True, True, True),
+    ("Action s3:Get* and s3:Put* leave others", [deny(Action=["s3:Get*", "s3:Put*"])], False, False, False),
+    ("Action ec2* does not match s3", [deny(Action="ec2*")], False, False, False),
+    ("NotAction", [deny(Action=None, NotAction="s3:GetObject")], False, False, False),
+    ("Principal {AWS: *}", [deny(Principal={"AWS": "*"})], True, True, True),
+    ("Principal {AWS: [*]}", [deny(Principal={"AWS": ["*"]})], True, True, True),
+    ("Principal one account", [deny(Principal={"AWS": "arn:aws:iam::111122223333:root"})], False, False, False),
+    ("NotPrincipal", [deny(Principal=None, NotPrincipal={"AWS": "arn:aws:iam::111122223333:root"})],
+     False, False, False),
+    ("Effect Allow", [deny(Effect="Allow", Condition={"Bool": {"aws:SecureTransport": "true"}})], False, False, False),
+    ("Resource *", [deny(Resource="*")], True, True, True),
+    ("Resource arn:aws:s3:::*", [deny(Resource="arn:aws:s3:::*")], True, True, True),
+    ("Resource arn:aws:s3:::b*", [deny(Resource="arn:aws:s3:::b*")], True, True, True),
+    ("Resource another bucket", [deny(Resource=["arn:aws:s3:::c", "arn:aws:s3:::c/*"])], False, False, False),
+    ("Resource a prefix of objects", [deny(Resource=["arn:aws:s3:::b", "arn:aws:s3:::b/logs/*"])], False, True, False),
+    ("Resource b/? is one character, not every object", [deny(Resource=["arn:aws:s3:::b", "arn:aws:s3:::b/?"])],
+     False, True, False),
+    ("NotResource", [deny(Resource=None, NotResource="arn:aws:s3:::c")], False, False, False),
+    ("TLS version deny alone does not stop plain HTTP",
+     [deny(Condition={"NumericLessThan": {"s3:TlsVersion": "1.2"}})], False, False, False),
+]
+
+
+@pytest.mark.parametrize(("name", "statements", "enforced", "bucket", "objects"), TLS_CASES,
+                         ids=[c[0] for c in TLS_CASES])
+def test_tls_policy_detector(
+    name: str, statements: list[dict[str, Any]], enforced: bool, bucket: bool, objects: bool
+) -> None:
+    result = tls_enforcement({"Version": "2012-10-17", "Statement": statements}, "b", "aws")
+    assert (result.enforced, result.covers_bucket, result.covers_objects) == (enforced, bucket, objects)
+
+
+def test_tls_policy_detector_edge_documents() -> None:
+    assert not tls_enforcement(None, "b", "aws").enforced
+    assert not tls_enforcement({"Statement": None}, "b", "aws").enforced
+    assert tls_enforcement({"Statement": deny()}, "b", "aws").enforced  # a single statement, not a list
+    assert not tls_enforcement({"Statement": [deny()]}, "b", "aws-cn").enforced  # another partition's ARNs
+    floor = tls_enforcement(
+        {"Statement": [deny(), deny(Condition={"NumericLessThan": {"s3:TlsVersion": 1.2}})]}, "b", "aws"
+    )
+    assert floor.enforced and floor.min_tls_version == 1.2 and len(floor.statements) == 1
