@@ -54,7 +54,15 @@ def load_balancers(ctx: CheckContext) -> list[LoadBalancer]:
 
 
 def redirects_to_https(actions: list[dict[str, Any]]) -> bool:
-    """Every action of the rule is a redirect whose target protocol is HTTPS."""
+    """Every action of the rule is a redirect whose target protocol is HTTPS.
+
+    ``#{protocol}`` (also the default when ``Protocol`` is omitted) keeps the request's own
+    protocol, so on an HTTP listener it redirects to HTTP: not a redirect to HTTPS. A
+    ``fixed-response`` action answers over plain HTTP after the client already sent its request
+    (path, headers, cookies) in clear, so it does not count either -- as in AWS Security Hub
+    ELB.1, which accepts only a redirect to HTTPS on HTTP listeners.
+    https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-listeners.html#redirect-actions
+    """
     return bool(actions) and all(
         a.get("Type") == "redirect" and (a.get("RedirectConfig") or {}).get("Protocol") == "HTTPS" for a in actions
     )
@@ -114,7 +122,8 @@ def elb_tls_listeners(ctx: CheckContext) -> Iterator[Finding]:
     """Traffic between users and an internet-facing load balancer crosses the internet: the
     checklist asks that endpoints exposed to the internet encrypt it. Each listener must be
     HTTPS/TLS (QUIC counts: it always carries TLS 1.3), or an ALB HTTP listener whose rules all
-    redirect to HTTPS (a single forwarding rule serves plaintext). NLB TCP/UDP listeners are
+    redirect to HTTPS (a single forwarding or fixed-response rule serves plaintext, and so does
+    a redirect to ``#{protocol}``). NLB TCP/UDP listeners are
     reported as unencrypted even when the targets terminate TLS themselves (TLS passthrough):
     the load balancer cannot show that, so record it in the manual evidence. Internal load
     balancers are not internet endpoints and are not findings; gateway load balancers are

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
+from checks.elb import redirects_to_https
 from fixtures.moto_ext import faults
 from fixtures.world import World
 from fixtures.worlds import elb as worlds
@@ -53,6 +58,42 @@ def test_plain_http_forwarding_alb_fails(run_scan) -> None:  # type: ignore[no-u
     f = only(run_scan(["elb_tls_listeners"]), "elb_tls_listeners")
     assert f.status is Status.FAIL and f.resource_id == arn
     assert f.evidence["listeners"][0]["redirects_to_https"] is False
+
+
+def test_http_fixed_response_and_same_protocol_redirect_fail(run_scan) -> None:  # type: ignore[no-untyped-def]
+    world = World()
+    fixed, _ = worlds.alb(world, "maintenance", http="fixed-response")
+    same, _ = worlds.alb(world, "loop", http="redirect-same-protocol")
+    run = run_scan(["elb_tls_listeners"])
+    for arn, action in ((fixed, "fixed-response"), (same, "redirect")):
+        f = only(run, "elb_tls_listeners", resource_id=arn)
+        assert f.status is Status.FAIL and f.message.endswith("serves unencrypted listeners: HTTP:80.")
+        http = next(listener for listener in f.evidence["listeners"] if listener["protocol"] == "HTTP")
+        assert http["redirects_to_https"] is False
+        assert [r["actions"] for r in http["plaintext_rules"]] == [[action]]
+
+
+REDIRECT_HTTPS = {"Type": "redirect", "RedirectConfig": {"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}}
+
+
+@pytest.mark.parametrize(
+    ("actions", "expected"),
+    [
+        ([REDIRECT_HTTPS], True),
+        # "#{protocol}" keeps the request's protocol: HTTP on an HTTP listener
+        ([{"Type": "redirect", "RedirectConfig": {"Protocol": "#{protocol}", "Port": "443"}}], False),
+        ([{"Type": "redirect", "RedirectConfig": {"Host": "www.example.com"}}], False),  # Protocol omitted
+        ([{"Type": "redirect", "RedirectConfig": {"Protocol": "HTTP", "Port": "8080"}}], False),
+        # the client has already sent its request in clear; Security Hub ELB.1 also fails it
+        ([{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "503"}}], False),
+        ([{"Type": "forward", "TargetGroupArn": "arn:tg"}], False),
+        ([{"Type": "authenticate-oidc"}, REDIRECT_HTTPS], False),
+        ([], False),
+    ],
+    ids=["https", "#{protocol}", "no protocol", "http", "fixed-response", "forward", "authenticate first", "none"],
+)
+def test_redirects_to_https(actions: list[dict[str, Any]], expected: bool) -> None:
+    assert redirects_to_https(actions) is expected
 
 
 def test_only_internal_load_balancers_is_not_applicable(run_scan) -> None:  # type: ignore[no-untyped-def]
