@@ -16,15 +16,33 @@ csv        ``findings.csv``: every finding of every account, one row each
 xlsx       ``evidence.xlsx``: self-assessment summary, scans, one findings sheet per account
 =========  ==========================================================================
 
-Large accounts (measured on a 2-vCPU container, ``tests/scanner/test_report_scale.py`` builds the
-same input): one account with 10,000 findings over 20 checks gives a 1.6 MB HTML appendix
-rendered in 0.6 s (21 check groups: 20 findings with evidence and 200 compact rows each, the
-rest counted), a 1.0 MB Markdown appendix in 0.4 s, a 4.6 MB CSV in 0.3 s and a 0.7 MB XLSX in
-5.6 s (openpyxl's pure-Python XML writer). Validating the document against its JSON Schema
-costs another 2.3 s per document (``write_reports`` validates once; ``govscan report``'s loader
-validates too, to name a bad file). Headless Chromium loads the HTML in about 1.2 s beyond
-its own start-up, with no console message. ``scanner.report_view`` has the limits that keep an
-appendix bounded by the number of checks, not of resources.
+One scan per account: given several documents of one account (last month's beside today's, or
+the same file twice), the reports use the latest complete one (``started_at``; an interrupted
+one only when the account has no other) and set the others aside: they are neither rendered,
+counted in the matrix, the CSV or the workbook, nor bundled. ``render_all`` and ``publish``
+return them (``SetAside``, with the reason) and each is logged as a warning.
+
+Statuses: a document's roll-up is shown as written, except that a criterion the document calls
+MET although one of its checks produced no finding is shown INCOMPLETE, and the appendix says so
+(``scanner.rollup.reconcile``; documents written before that rule). Check titles and
+rationales are not in the document: they come from the installed govscan's registry
+(:func:`installed_titles`). The appendix says which govscan that is when it differs from the
+one that wrote the document, names checks it does not know, and says so if the registry could
+not be loaded (also logged) rather than silently leaving titles out.
+
+Large accounts (``python -m tests.scanner.test_report_scale`` re-measures; the machine, load and
+wall times are in docs/performance.md, "Reports at scale"): one account with 10,000 findings
+spread over all 61 shipped checks (about 164 each, so every finding is shown: 20 per check with
+evidence, the rest as compact rows; 65 check groups, as four checks evidence two criteria)
+gives a 4.6 MB HTML appendix in 0.5 s of CPU, a 3.1 MB Markdown appendix in 0.5 s, a 5.3 MB
+CSV in 0.2 s and a 0.7 MB XLSX in 2.4 s (openpyxl's pure-Python XML writer is the slow one).
+Validating the document against its JSON Schema and digest costs another 1.0 s of CPU
+(``write_reports`` validates once per document; ``govscan report``'s loader validates too, to
+name a bad file, and the second pass is skipped by digest). Headless Chromium loads the HTML in
+about 3 s beyond its own start-up on that loaded machine, with no console message.
+``scanner.report_view`` has the limits that keep an appendix bounded by the number of checks,
+not of resources: past 220 findings per check the rest are counted and left to findings.csv
+(with 500 findings on each of 20 checks the HTML is 1.6 MB).
 
 Notes (``--notes DIR``): the partner's narrative per control and account, as
 ``DIR/<account id or label>/<CONTROL-ID>.md`` (for example ``notes/111122223333/ACCT-001.md``).
@@ -37,11 +55,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import os
 import re
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -50,13 +69,17 @@ import jinja2
 
 from scanner.catalog import Catalog, load_catalog
 from scanner.document import DocumentError, from_document, write_atomic
-from scanner.report_matrix import build_matrix
+from scanner.models import ScanRun
+from scanner.report_matrix import SetAside, build_matrix, latest_per_account, pick
 from scanner.report_tabular import render_csv
 from scanner.report_view import (
     CheckInfo,
     LoadedScan,
     build_appendix,
 )
+from scanner.rollup import reconcile
+
+log = logging.getLogger(__name__)
 
 FORMATS = ("html", "md", "csv", "xlsx")
 DEFAULT_FORMATS = ("html", "md")
@@ -155,9 +178,22 @@ def environment(kind: str) -> jinja2.Environment:
 # --- Inputs ------------------------------------------------------------------------------------
 
 
-def loaded(doc: Mapping[str, Any]) -> LoadedScan:
-    """A document validated (schema and digest) and turned into the model."""
-    return LoadedScan(run=from_document(doc), digest=str(doc["digest"]))
+@dataclass(frozen=True)
+class ReportScan(LoadedScan):
+    """A scan as the reports show it. ``rederived``: criteria the document rolled up as MET
+    although a check mapped to them produced no finding; the reports show them INCOMPLETE
+    (:func:`scanner.rollup.reconcile`) and say so."""
+
+    rederived: tuple[str, ...] = ()
+
+
+def loaded(doc: Mapping[str, Any]) -> ReportScan:
+    """A document validated (schema and digest) and turned into the model, its roll-up reconciled."""
+    run = from_document(doc)
+    controls, rederived = reconcile(run.controls, run.findings)
+    if rederived:
+        run = replace(run, controls=controls)
+    return ReportScan(run=run, digest=str(doc["digest"]), rederived=rederived)
 
 
 def catalog_of(scan: LoadedScan) -> Catalog:
@@ -168,14 +204,60 @@ def catalog_of(scan: LoadedScan) -> Catalog:
         raise ReportError(f"scan {scan.run.scan_id} names catalog {name}, which this govscan does not ship") from exc
 
 
-def registry_checks() -> dict[str, CheckInfo]:
-    """Titles and rationales of the installed checks (a report still renders if the registry fails)."""
+@dataclass(frozen=True)
+class CheckTitles:
+    """Check titles and rationales for the appendix, and where they come from.
+
+    The scan document holds check ids, not titles: the titles are the installed govscan's.
+    ``version`` is that govscan's version ("" when the caller supplied the titles), ``error``
+    why its registry could not be loaded (the report then renders without titles and says so).
+    """
+
+    info: Mapping[str, CheckInfo]
+    version: str = ""
+    error: str = ""
+
+    def notes(self, run: ScanRun) -> list[str]:
+        """What the appendix says about the titles it shows for ``run``."""
+        if self.error:
+            return [f"Check titles and rationales are missing: the installed govscan {self.version} could not "
+                    f"load its check registry ({self.error})."]
+        if not self.version:
+            return []
+        notes = []
+        if self.version != run.scanner_version:
+            notes.append(f"Check titles and rationales come from the installed govscan {self.version}; this "
+                         f"document was written by govscan {run.scanner_version}, whose wording may differ.")
+        unknown = sorted({f.check_id for f in run.findings} - set(self.info))
+        if unknown:
+            notes.append(f"Checks unknown to the installed govscan {self.version}, shown without title: "
+                         f"{', '.join(unknown)}.")
+        return notes
+
+
+def installed_titles() -> CheckTitles:
+    """The installed checks' titles and rationales; a registry that fails to load is logged and
+    reported in the appendix, and the report still renders (without titles)."""
+    from scanner import __version__
     from scanner.registry import RegistryError, load_checks
 
     try:
-        return {cid: CheckInfo(spec.title, spec.rationale) for cid, spec in load_checks().items()}
-    except (RegistryError, ImportError):
-        return {}
+        specs = load_checks()
+    except (RegistryError, ImportError) as exc:
+        log.warning("reports show no check titles: the installed check registry could not be loaded (%s)", exc)
+        return CheckTitles({}, __version__, f"{type(exc).__name__}: {exc}")
+    return CheckTitles({cid: CheckInfo(spec.title, spec.rationale) for cid, spec in specs.items()}, __version__)
+
+
+def registry_checks() -> dict[str, CheckInfo]:
+    """Titles and rationales of the installed checks (empty, with a logged warning, if the registry fails)."""
+    return dict(installed_titles().info)
+
+
+def _titles(checks: Mapping[str, CheckInfo] | CheckTitles | None) -> CheckTitles:
+    if isinstance(checks, CheckTitles):
+        return checks
+    return installed_titles() if checks is None else CheckTitles(checks)
 
 
 def load_notes(notes_dir: Path, scan: LoadedScan) -> dict[str, str]:
@@ -229,14 +311,31 @@ def check_output_dir(out_dir: Path) -> None:
 
 
 def _appendix(
-    kind: str, scan: LoadedScan, catalog: Catalog, notes: Mapping[str, str] | None, checks: Mapping[str, CheckInfo]
+    kind: str,
+    scan: LoadedScan,
+    catalog: Catalog,
+    notes: Mapping[str, str] | None,
+    checks: Mapping[str, CheckInfo] | CheckTitles,
 ) -> str:
-    view = build_appendix(scan, catalog, checks, notes)
+    titles = _titles(checks)
+    view = build_appendix(scan, catalog, titles.info, notes)
+    extra = titles.notes(scan.run)
+    rederived = scan.rederived if isinstance(scan, ReportScan) else ()
+    if rederived:
+        extra.append(
+            f"Criteria {', '.join(rederived)} are shown INCOMPLETE although this document (govscan "
+            f"{scan.run.scanner_version}) rolled them up as MET: a check mapped to each produced no finding, "
+            "and a criterion is MET only when every one of its checks has findings, all PASS or NOT_APPLICABLE."
+        )
+    if extra:
+        view = replace(view, warnings=(*view.warnings, *extra))
     return environment(kind).get_template(f"appendix.{kind}.j2").render(view=view)
 
 
-def _matrix(kind: str, scans: Sequence[LoadedScan], catalog: Catalog, hrefs: Sequence[str]) -> str:
-    view = build_matrix(scans, catalog, hrefs)
+def _matrix(
+    kind: str, scans: Sequence[LoadedScan], catalog: Catalog, hrefs: Sequence[str], set_aside: Sequence[SetAside] = ()
+) -> str:
+    view = build_matrix(scans, catalog, hrefs, set_aside)
     return environment(kind).get_template(f"matrix.{kind}.j2").render(view=view)
 
 
@@ -247,7 +346,7 @@ def render_html(
     checks: Mapping[str, CheckInfo] | None = None,
 ) -> str:
     """The per-account evidence appendix as one self-contained HTML page."""
-    return _appendix("html", loaded(doc), catalog, notes, registry_checks() if checks is None else checks)
+    return _appendix("html", loaded(doc), catalog, notes, _titles(checks))
 
 
 def render_markdown(
@@ -257,11 +356,11 @@ def render_markdown(
     checks: Mapping[str, CheckInfo] | None = None,
 ) -> str:
     """The per-account evidence appendix as GitHub-flavoured Markdown."""
-    return _appendix("md", loaded(doc), catalog, notes, registry_checks() if checks is None else checks)
+    return _appendix("md", loaded(doc), catalog, notes, _titles(checks))
 
 
 def render_matrix_html(docs: Sequence[Mapping[str, Any]], catalog: Catalog, hrefs: Sequence[str] = ()) -> str:
-    """Controls by accounts, and whether at least one account meets each control."""
+    """Controls by accounts (the latest complete scan of each), and whether at least one meets each control."""
     return _matrix("html", [loaded(d) for d in docs], catalog, hrefs)
 
 
@@ -270,7 +369,8 @@ def render_matrix_markdown(docs: Sequence[Mapping[str, Any]], catalog: Catalog, 
 
 
 def render_findings_csv(docs: Sequence[Mapping[str, Any]]) -> str:
-    return render_csv([loaded(d) for d in docs])
+    scans = [loaded(d) for d in docs]
+    return render_csv(pick(scans, latest_per_account(scans)[0]))
 
 
 def render_workbook(docs: Sequence[Mapping[str, Any]], catalog: Catalog, hrefs: Sequence[str] = ()) -> bytes:
@@ -282,6 +382,64 @@ def render_workbook(docs: Sequence[Mapping[str, Any]], catalog: Catalog, hrefs: 
 # --- Files -------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Rendered:
+    """Every report file's name and content, the documents they were rendered from (one per
+    account) and the documents set aside (another scan of the same account is used)."""
+
+    files: dict[str, str | bytes]
+    docs: tuple[Mapping[str, Any], ...]
+    set_aside: tuple[SetAside, ...]
+
+
+def render_all(
+    docs: Sequence[Mapping[str, Any]],
+    formats: Iterable[str],
+    *,
+    notes_dir: Path | None = None,
+    checks: Mapping[str, CheckInfo] | None = None,
+) -> Rendered:
+    """Render every report in memory, from the latest complete scan of each account
+    (``scanner.report_matrix.latest_per_account``); each document set aside is logged."""
+    if not docs:
+        raise ReportError("no scan documents to report on")
+    chosen = parse_formats(list(formats))
+    try:
+        given = [loaded(d) for d in docs]
+    except DocumentError as exc:
+        raise ReportError(str(exc)) from exc
+    kept, set_aside = latest_per_account(given)
+    for entry in set_aside:
+        log.warning("%s", entry.describe())
+    scans, docs = pick(given, kept), pick(docs, kept)
+    catalogs = [catalog_of(s) for s in scans]
+    if len({(c.id, c.version) for c in catalogs}) > 1:
+        raise ReportError("the scan documents use different catalog releases; report on each release separately")
+    catalog = catalogs[0]
+    titles = _titles(checks)
+    stems = file_stems(docs)
+    files: dict[str, str | bytes] = {}
+    for kind in ("html", "md"):
+        if kind not in chosen:
+            continue
+        for scan, stem in zip(scans, stems, strict=True):
+            notes = load_notes(notes_dir, scan) if notes_dir is not None else None
+            files[f"appendix-{stem}.{kind}"] = _appendix(kind, scan, catalog, notes, titles)
+        if len(scans) > 1:
+            hrefs = [f"appendix-{s}.{kind}" for s in stems]
+            files[f"matrix.{kind}"] = _matrix(kind, scans, catalog, hrefs, set_aside)
+    if "csv" in chosen:
+        files["findings.csv"] = render_csv(scans)
+    if "xlsx" in chosen:
+        from scanner.report_xlsx import render_xlsx
+
+        link_kind = "html" if "html" in chosen else "md" if "md" in chosen else ""
+        files["evidence.xlsx"] = render_xlsx(
+            scans, catalog, [f"appendix-{s}.{link_kind}" for s in stems] if link_kind else [], set_aside
+        )
+    return Rendered(files, tuple(docs), tuple(set_aside))
+
+
 def render_reports(
     docs: Sequence[Mapping[str, Any]],
     formats: Iterable[str],
@@ -290,38 +448,20 @@ def render_reports(
     checks: Mapping[str, CheckInfo] | None = None,
 ) -> dict[str, str | bytes]:
     """Every report file's name and content, in memory: nothing is written if anything fails."""
-    if not docs:
-        raise ReportError("no scan documents to report on")
-    chosen = parse_formats(list(formats))
-    try:
-        scans = [loaded(d) for d in docs]
-    except DocumentError as exc:
-        raise ReportError(str(exc)) from exc
-    catalogs = [catalog_of(s) for s in scans]
-    if len({(c.id, c.version) for c in catalogs}) > 1:
-        raise ReportError("the scan documents use different catalog releases; report on each release separately")
-    catalog = catalogs[0]
-    info = registry_checks() if checks is None else checks
-    stems = file_stems(docs)
-    files: dict[str, str | bytes] = {}
-    for kind in ("html", "md"):
-        if kind not in chosen:
-            continue
-        for scan, stem in zip(scans, stems, strict=True):
-            notes = load_notes(notes_dir, scan) if notes_dir is not None else None
-            files[f"appendix-{stem}.{kind}"] = _appendix(kind, scan, catalog, notes, info)
-        if len(scans) > 1:
-            files[f"matrix.{kind}"] = _matrix(kind, scans, catalog, [f"appendix-{s}.{kind}" for s in stems])
-    if "csv" in chosen:
-        files["findings.csv"] = render_csv(scans)
-    if "xlsx" in chosen:
-        from scanner.report_xlsx import render_xlsx
+    return render_all(docs, formats, notes_dir=notes_dir, checks=checks).files
 
-        link_kind = "html" if "html" in chosen else "md" if "md" in chosen else ""
-        files["evidence.xlsx"] = render_xlsx(
-            scans, catalog, [f"appendix-{s}.{link_kind}" for s in stems] if link_kind else []
-        )
-    return files
+
+def _write(rendered: Rendered, out_dir: Path) -> list[Path]:
+    check_output_dir(out_dir)
+    written = []
+    for name, content in rendered.files.items():
+        path = out_dir / name
+        try:
+            write_atomic(path, content)
+        except OSError as exc:
+            raise ReportError(f"cannot write {path}: {exc}") from exc
+        written.append(path)
+    return written
 
 
 def write_reports(
@@ -339,17 +479,7 @@ def write_reports(
     """
     if notes_dir is not None and not notes_dir.is_dir():
         raise ReportError(f"notes directory {notes_dir} does not exist")
-    files = render_reports(docs, formats, notes_dir=notes_dir, checks=checks)
-    check_output_dir(out_dir)
-    written = []
-    for name, content in files.items():
-        path = out_dir / name
-        try:
-            write_atomic(path, content)
-        except OSError as exc:
-            raise ReportError(f"cannot write {path}: {exc}") from exc
-        written.append(path)
-    return written
+    return _write(render_all(docs, formats, notes_dir=notes_dir, checks=checks), out_dir)
 
 
 @dataclass(frozen=True)
@@ -357,6 +487,7 @@ class Published:
     reports: tuple[Path, ...]
     bundle: Path | None
     seal: str
+    set_aside: tuple[SetAside, ...] = ()  # documents not reported on: another scan of the account is used
 
 
 def publish(
@@ -370,17 +501,23 @@ def publish(
 ) -> Published:
     """What ``govscan report`` and ``govscan scan --out/--bundle`` do: the reports into ``out_dir``
     and, with ``bundle``, the sealed evidence bundle of the documents and those reports (rendered
-    in a temporary directory when there is no ``out_dir``)."""
+    in a temporary directory when there is no ``out_dir``). A document set aside (another scan
+    of the same account is used: :func:`scanner.report_matrix.latest_per_account`) is neither
+    reported on nor bundled, and is listed in ``Published.set_aside``."""
     from scanner.bundle import write_bundle
 
     if out_dir is None and bundle is None:
         raise ReportError("nowhere to write: give an output directory, a bundle path, or both")
+    if notes_dir is not None and not notes_dir.is_dir():
+        raise ReportError(f"notes directory {notes_dir} does not exist")
+    rendered = render_all(docs, formats, notes_dir=notes_dir, checks=checks)
     with tempfile.TemporaryDirectory(prefix="govscan-report-") as scratch:
-        written = write_reports(docs, out_dir or Path(scratch), formats, notes_dir=notes_dir, checks=checks)
+        written = _write(rendered, out_dir or Path(scratch))
         if bundle is None:
-            return Published(tuple(written), None, "")
+            return Published(tuple(written), None, "", rendered.set_aside)
+        kept = list(rendered.docs)
         try:
-            seal = write_bundle(bundle, docs, file_stems(docs), written)
+            seal = write_bundle(bundle, kept, file_stems(kept), written)
         except OSError as exc:
             raise ReportError(f"cannot write the bundle {bundle}: {exc}") from exc
-    return Published(tuple(written) if out_dir else (), bundle, seal)
+    return Published(tuple(written) if out_dir else (), bundle, seal, rendered.set_aside)

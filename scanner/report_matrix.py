@@ -2,15 +2,77 @@
 
 The checklist says each common customer example requirement "must be met by at least one of
 the four submitted customer examples"; each row says whether at least one account meets it.
+
+One scan per account. Counting an account twice (last month's document beside today's, or the
+same file given twice) would turn "1 of 4 accounts" into "2 of 5": :func:`latest_per_account`
+keeps, per account id, the latest complete scan (by ``started_at``; the latest incomplete one
+only when the account has no complete scan) and names the documents it set aside and why.
+``build_matrix`` applies it to whatever it is given; ``scanner.report`` applies it once for
+every format and hands the set-aside list to the CLI. An account whose kept scan is incomplete
+(interrupted) is marked as such in the column headings.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from scanner.catalog import Catalog
 from scanner.report_view import CUSTOMER_EXAMPLE, LoadedScan, account_name, anchor
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class SetAside:
+    """A document left out of the reports because another scan of the same account is used."""
+
+    scan_id: str
+    account_id: str
+    label: str
+    started_at: str
+    complete: bool
+    reason: str
+
+    def describe(self) -> str:
+        return f"scan {self.scan_id} of {self.label or self.account_id} ({self.account_id}) set aside: {self.reason}"
+
+
+def latest_per_account(scans: Sequence[LoadedScan]) -> tuple[list[int], list[SetAside]]:
+    """Indices of the scans to report on (in the given order) and the ones set aside, by account id."""
+    chosen: dict[str, int] = {}
+    for index, scan in enumerate(scans):
+        run = scan.run
+        best = chosen.get(run.target.account_id)
+        if best is None:
+            chosen[run.target.account_id] = index
+            continue
+        other = scans[best].run
+        if (run.complete, run.started_at, run.scan_id) > (other.complete, other.started_at, other.scan_id):
+            chosen[run.target.account_id] = index
+    kept = sorted(chosen.values())
+    set_aside = []
+    for index, scan in enumerate(scans):
+        run = scan.run
+        used = scans[chosen[run.target.account_id]].run
+        if index in kept:
+            continue
+        if run.scan_id == used.scan_id:
+            reason = "the same scan was given more than once"
+        elif not run.complete and used.complete:
+            reason = f"incomplete (interrupted); the complete scan {used.scan_id} ({used.started_at}) is used"
+        else:
+            reason = f"older than scan {used.scan_id} ({used.started_at}) of the same account, which is used"
+        set_aside.append(
+            SetAside(run.scan_id, run.target.account_id, run.target.label, run.started_at, run.complete, reason)
+        )
+    return kept, set_aside
+
+
+def pick(items: Sequence[T], indices: Sequence[int]) -> list[T]:
+    """``items`` at ``indices`` (an empty ``items``, e.g. no hrefs, stays empty)."""
+    return [items[i] for i in indices] if items else []
 
 
 @dataclass(frozen=True)
@@ -21,6 +83,12 @@ class AccountColumn:
     finished_at: str
     digest: str
     href: str
+    complete: bool = True
+
+    @property
+    def heading(self) -> str:
+        """The column's name, marked when the scan behind it was interrupted."""
+        return self.name if self.complete else f"{self.name} (incomplete scan)"
 
 
 @dataclass(frozen=True)
@@ -45,6 +113,7 @@ class MatrixView:
     catalog: str
     accounts: tuple[AccountColumn, ...]
     rows: tuple[MatrixRow, ...]
+    set_aside: tuple[str, ...] = ()
 
 
 def _verdict(statuses: Sequence[str]) -> tuple[str, str]:
@@ -57,9 +126,17 @@ def _verdict(statuses: Sequence[str]) -> tuple[str, str]:
     return "no", "NOT_MET"
 
 
-def build_matrix(scans: Sequence[LoadedScan], catalog: Catalog, hrefs: Sequence[str] = ()) -> MatrixView:
-    """Customer-example controls (and their criteria) by accounts. ``hrefs`` are the appendix
-    file names, in the order of ``scans``, for links from each cell."""
+def build_matrix(
+    scans: Sequence[LoadedScan],
+    catalog: Catalog,
+    hrefs: Sequence[str] = (),
+    set_aside: Sequence[SetAside] = (),
+) -> MatrixView:
+    """Customer-example controls (and their criteria) by accounts, one scan per account. ``hrefs``
+    are the appendix file names, in the order of ``scans``, for links from each cell;
+    ``set_aside`` the documents a caller already left out (listed under the accounts)."""
+    kept, dropped = latest_per_account(scans)
+    scans, hrefs = pick(scans, kept), pick(hrefs, kept)
     links = list(hrefs) or [""] * len(scans)
     results = [{r.id: r for r in s.run.controls} for s in scans]
     criteria_results = [{k.id: k for r in s.run.controls for k in r.criteria} for s in scans]
@@ -85,7 +162,10 @@ def build_matrix(scans: Sequence[LoadedScan], catalog: Catalog, hrefs: Sequence[
             )
             rows.append(MatrixRow(criterion.id, criterion.text, True, crit_cells, verdict, verdict_status))
     accounts = tuple(
-        AccountColumn(account_name(s.run), s.run.target.account_id, s.run.scan_id, s.run.finished_at, s.digest, link)
+        AccountColumn(
+            account_name(s.run), s.run.target.account_id, s.run.scan_id, s.run.finished_at, s.digest, link,
+            s.run.complete,
+        )
         for s, link in zip(scans, links, strict=True)
     )
     return MatrixView(
@@ -93,4 +173,5 @@ def build_matrix(scans: Sequence[LoadedScan], catalog: Catalog, hrefs: Sequence[
         catalog=f"{catalog.id} {catalog.version}",
         accounts=accounts,
         rows=tuple(rows),
+        set_aside=tuple(s.describe() for s in (*set_aside, *dropped)),
     )

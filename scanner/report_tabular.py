@@ -1,9 +1,11 @@
 """Findings as rows: the CSV format and the rows the XLSX workbook shares with it.
 
 One row per finding, in stable columns (``CSV_COLUMNS``; adding a column at the end is the
-only compatible change). Rows are ordered per account (in the order the documents were
-given), then by check, region, resource and status, so two reports of similar scans diff
-cleanly. Lists are joined with ``;`` (criteria) and spaces (call ids); evidence is compact
+only compatible change), of one scan per account, as in the matrix: the latest complete one
+(``scanner.report_matrix.latest_per_account``). Rows of a stale scan beside today's would count
+every finding of that account twice in a filter or pivot table. Rows are ordered per account
+(in the order the documents were given), then by check, region, resource and status, so two
+reports of similar scans diff cleanly. Lists are joined with ``;`` (criteria) and spaces (call ids); evidence is compact
 JSON with sorted keys.
 
 Spreadsheet formula injection: a cell that starts with ``= + - @``, a tab or a carriage
@@ -20,6 +22,7 @@ import json
 from collections.abc import Sequence
 
 from scanner.models import Finding
+from scanner.report_matrix import latest_per_account, pick
 from scanner.report_view import STATUS_ORDER, LoadedScan
 
 CSV_COLUMNS = (
@@ -76,10 +79,11 @@ def finding_rows(scan: LoadedScan) -> list[tuple[str, ...]]:
 
 
 def render_csv(scans: Sequence[LoadedScan]) -> str:
-    """Every finding of every scan, one row each (RFC 4180: CRLF line ends, UTF-8 without BOM)."""
+    """Every finding of the latest complete scan of each account, one row each (RFC 4180: CRLF
+    line ends, UTF-8 without BOM)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
-    for scan in scans:
+    for scan in pick(scans, latest_per_account(scans)[0]):
         writer.writerows(tuple(neutralise(cell) for cell in row) for row in finding_rows(scan))
     return out.getvalue()

@@ -6,8 +6,12 @@ Sheets:
   example controls followed by their criteria, grouped one outline level down; practice-level
   controls last), the requirement, the status per account, whether at least one account meets
   it, what evidence the checklist asks for, and where the evidence is (appendix file and anchor).
-* ``Scans``: which documents the statuses come from (account, scan id, times, digest).
+* ``Scans``: which documents the statuses come from (account, scan id, times, digest); an
+  interrupted (incomplete) scan is marked (bold, amber) on this sheet and in the Summary's column
+  heading; documents set aside (another scan of the same account is used) are listed below.
 * One sheet of findings per account, in the CSV's columns (``scanner.report_tabular``).
+
+One scan per account, as in the matrix (``scanner.report_matrix.latest_per_account``).
 
 Every string cell is stored as a string, never as a formula, whatever it starts with. The file
 is deterministic: workbook properties carry the scans' latest finish time instead of "now",
@@ -30,7 +34,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
 from scanner.catalog import Catalog
-from scanner.report_matrix import build_matrix
+from scanner.report_matrix import SetAside, build_matrix, latest_per_account, pick
 from scanner.report_tabular import CSV_COLUMNS, finding_rows
 from scanner.report_view import CUSTOMER_EXAMPLE, LoadedScan, account_name, anchor
 
@@ -83,8 +87,13 @@ def _sheet_title(name: str, taken: set[str]) -> str:
     return title
 
 
+def _heading(scan: LoadedScan) -> str:
+    name = account_name(scan.run)
+    return name if scan.run.complete else f"{name} (incomplete scan)"
+
+
 def _summary(sheet: Worksheet, scans: Sequence[LoadedScan], catalog: Catalog, hrefs: Sequence[str]) -> None:
-    names = [account_name(s.run) for s in scans]
+    names = [_heading(s) for s in scans]
     _put(sheet, 1, 1, "AWS SMB Competency self-assessment: evidence summary", bold=True)
     _put(sheet, 2, 1, f"Checklist: {catalog.title} ({catalog.id} {catalog.version})")
     _put(sheet, 3, 1, "Statuses per account come from the govscan scan documents listed on the Scans sheet.")
@@ -131,7 +140,13 @@ def _summary(sheet: Worksheet, scans: Sequence[LoadedScan], catalog: Catalog, hr
     sheet.freeze_panes = sheet.cell(row=head_row + 1, column=4)
 
 
-def _scans(sheet: Worksheet, scans: Sequence[LoadedScan], hrefs: Sequence[str], titles: Sequence[str]) -> None:
+def _scans(
+    sheet: Worksheet,
+    scans: Sequence[LoadedScan],
+    hrefs: Sequence[str],
+    titles: Sequence[str],
+    set_aside: Sequence[SetAside],
+) -> None:
     header = ["Account", "Label", "Scan id", "Started", "Finished", "Complete", "Scanner", "Catalog", "Regions",
               "Findings", "API calls", "Document digest", "Appendix", "Findings sheet"]
     for column, title in enumerate(header, start=1):
@@ -146,7 +161,20 @@ def _scans(sheet: Worksheet, scans: Sequence[LoadedScan], hrefs: Sequence[str], 
         ]
         for column, value in enumerate(values, start=1):
             _put(sheet, row, column, value)
-    _widths(sheet, [15, 18, 38, 22, 22, 10, 16, 26, 26, 10, 10, 75, 28, 20])
+        if not run.complete:
+            _put(sheet, row, 6, "no (interrupted)", bold=True)
+            sheet.cell(row=row, column=6).fill = _PATTERNS["INCOMPLETE"]
+    row = len(scans) + 3
+    if set_aside:
+        _put(sheet, row, 1, "Documents set aside (another scan of the same account is used)", bold=True)
+        for column, title in enumerate(["Account", "Label", "Scan id", "Started", "Complete", "Why"], start=1):
+            _put(sheet, row + 1, column, title, bold=True)
+        for offset, entry in enumerate(set_aside, start=2):
+            values = [entry.account_id, entry.label, entry.scan_id, entry.started_at,
+                      "yes" if entry.complete else "no (interrupted)", entry.reason]
+            for column, value in enumerate(values, start=1):
+                _put(sheet, row + offset, column, value)
+    _widths(sheet, [15, 18, 38, 22, 22, 16, 16, 26, 26, 10, 10, 75, 28, 20])
 
 
 def _findings(sheet: Worksheet, scan: LoadedScan) -> None:
@@ -172,8 +200,13 @@ def _fixed_zip(data: bytes) -> bytes:
     return out.getvalue()
 
 
-def render_xlsx(scans: Sequence[LoadedScan], catalog: Catalog, hrefs: Sequence[str] = ()) -> bytes:
-    """The workbook's bytes. ``hrefs``: each scan's appendix file name, for evidence references."""
+def render_xlsx(
+    scans: Sequence[LoadedScan], catalog: Catalog, hrefs: Sequence[str] = (), set_aside: Sequence[SetAside] = ()
+) -> bytes:
+    """The workbook's bytes. ``hrefs``: each scan's appendix file name, for evidence references;
+    ``set_aside``: documents a caller already left out (listed on the Scans sheet)."""
+    kept, dropped = latest_per_account(scans)
+    scans, hrefs, set_aside = pick(scans, kept), pick(hrefs, kept), [*set_aside, *dropped]
     workbook = Workbook()
     summary = workbook.active
     assert summary is not None
@@ -181,7 +214,7 @@ def render_xlsx(scans: Sequence[LoadedScan], catalog: Catalog, hrefs: Sequence[s
     taken = {"summary", "scans"}
     titles = [_sheet_title(account_name(s.run), taken) for s in scans]
     _summary(summary, scans, catalog, hrefs)
-    _scans(workbook.create_sheet("Scans"), scans, hrefs, titles)
+    _scans(workbook.create_sheet("Scans"), scans, hrefs, titles, set_aside)
     for scan, title in zip(scans, titles, strict=True):
         _findings(workbook.create_sheet(title), scan)
     latest = max(s.run.finished_at for s in scans)

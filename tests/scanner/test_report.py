@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,8 @@ from scanner.report import (
     file_stems,
     md_escape,
     parse_formats,
+    publish,
+    render_all,
     render_findings_csv,
     render_html,
     render_markdown,
@@ -203,7 +206,8 @@ def test_xlsx_cells_match_the_scan_documents(docs: list[dict[str, Any]]) -> None
     summary = [list(r) for r in book["Summary"].iter_rows(values_only=True)]
     header = summary[4]
     names = ["acme-prod", "clinic", "bakery", "law firm & partners"]
-    assert header[:3] == ["Control", "Title", "Requirement"] and header[3:7] == names
+    assert header[:3] == ["Control", "Title", "Requirement"]
+    assert header[3:7] == [*names[:3], "law firm & partners (incomplete scan)"]  # an interrupted scan
     by_id = {row[0]: row for row in summary[5:]}
     for column, doc in enumerate(docs, start=3):
         for control in doc["controls"]:
@@ -216,6 +220,9 @@ def test_xlsx_cells_match_the_scan_documents(docs: list[dict[str, Any]]) -> None
     scans = [list(r) for r in book["Scans"].iter_rows(values_only=True)]
     assert [r[0] for r in scans[1:]] == [d["target"]["account_id"] for d in docs]
     assert [r[11] for r in scans[1:]] == [d["digest"] for d in docs]
+    assert [r[5] for r in scans[1:]] == ["yes", "yes", "yes", "no (interrupted)"]
+    marked = book["Scans"].cell(row=5, column=6)
+    assert marked.font.bold and marked.fill.start_color.rgb.endswith("FFEB9C")
     for doc, name in zip(docs, names, strict=True):
         rows = [dict(zip(CSV_COLUMNS, r, strict=True)) for r in book[name].iter_rows(min_row=2, values_only=True)]
         keys = ("check_id", "status", "region", "resource_id", "message")
@@ -304,3 +311,135 @@ def test_every_template_file_ships_in_the_wheel() -> None:
     for path in (root / "report_templates").iterdir():
         if path.is_file() and path.suffix != ".py":
             assert any(fnmatch.fnmatch(path.name, g) for g in globs), f"{path.name} would be missing from the wheel"
+
+
+# --- one scan per account; roll-up reconciled; where titles come from ------------------------
+
+
+def _variant(doc: dict[str, Any], day: str, *, complete: bool = True, met: tuple[str, ...] = ()) -> dict[str, Any]:
+    """``doc`` as if scanned on 2026-03-``day`` (a new scan id), ``met`` controls and their criteria MET."""
+    copy = json.loads(json.dumps(doc))
+    copy["scan_id"] = f"{doc['scan_id'][:-2]}{day}"
+    copy["started_at"] = f"2026-03-{day}{doc['started_at'][10:]}"
+    copy["finished_at"] = f"2026-03-{day}{doc['finished_at'][10:]}"
+    copy["complete"] = complete
+    for control in copy["controls"]:
+        if control["id"] in met:
+            control["status"] = "MET"
+            for criterion in control["criteria"]:
+                criterion["status"] = "MET" if criterion["check_ids"] else criterion["status"]
+    copy["digest"] = compute_digest(copy)
+    return copy
+
+
+def test_each_account_counts_once_in_matrix_csv_and_workbook(docs: list[dict[str, Any]], tmp_path: Path) -> None:
+    """Last month's clinic scan (ACCT-001 MET then) beside today's, and acme given twice: the
+    matrix still says 3 of 4 accounts, from the latest complete scan of each."""
+    stale = _variant(docs[1], "01", met=("ACCT-001",))
+    given = [stale, *docs, docs[0]]
+    rendered = render_all(given, ["md", "csv", "xlsx"], checks=SAMPLE_CHECKS)
+    assert [d["scan_id"] for d in rendered.docs] == [d["scan_id"] for d in docs]
+    assert [s.describe() for s in rendered.set_aside] == [
+        f"scan {stale['scan_id']} of clinic (222233334444) set aside: older than scan {docs[1]['scan_id']} "
+        f"({docs[1]['started_at']}) of the same account, which is used",
+        f"scan {docs[0]['scan_id']} of acme-prod (111122223333) set aside: the same scan was given more than once",
+    ]
+    md = rendered.files["matrix.md"]
+    assert isinstance(md, str)
+    acct = next(line for line in md.splitlines() if line.startswith("| **ACCT-001**"))
+    assert acct.endswith("**yes (3 of 4)** |") and "Cross-account matrix: 4 accounts" in md
+    assert f"> **Not counted:** scan {stale['scan_id']} of clinic" in md
+    assert sorted(rendered.files) == sorted([f"appendix-{s}.md" for s in file_stems(docs)]
+                                            + ["matrix.md", "findings.csv", "evidence.xlsx"])
+    rows = list(csv.DictReader(io.StringIO(str(rendered.files["findings.csv"]))))
+    assert len(rows) == sum(len(d["findings"]) for d in docs)
+    assert stale["scan_id"] not in {r["scan_id"] for r in rows}
+    data = rendered.files["evidence.xlsx"]
+    assert isinstance(data, bytes)
+    book = _cells(data)
+    assert book["Summary"][4][3:7] == ["acme-prod", "clinic", "bakery", "law firm & partners (incomplete scan)"]
+    summary = {row[0]: row for row in book["Summary"][5:]}
+    assert summary["ACCT-001"][7] == "yes (3 of 4)"
+    scans = book["Scans"]
+    assert [r[2] for r in scans[1:5]] == [d["scan_id"] for d in docs]
+    assert scans[6][0] == "Documents set aside (another scan of the same account is used)"
+    assert [r[2] for r in scans[8:10]] == [stale["scan_id"], docs[0]["scan_id"]]
+    # Straight to the renderers, too: the same file twice is not two accounts.
+    twice = render_matrix_markdown([docs[0], docs[0], docs[1]], load_catalog())
+    assert "Cross-account matrix: 2 accounts" in twice and " of 3)" not in twice
+
+
+def test_a_complete_scan_outranks_a_later_interrupted_one(docs: list[dict[str, Any]], tmp_path: Path) -> None:
+    interrupted = _variant(docs[2], "09", complete=False)
+    published = publish([docs[0], interrupted, docs[2]], out_dir=tmp_path / "out", formats=["md"],
+                        bundle=tmp_path / "b.zip", checks=SAMPLE_CHECKS)
+    assert [s.scan_id for s in published.set_aside] == [interrupted["scan_id"]]
+    assert published.set_aside[0].reason == (
+        f"incomplete (interrupted); the complete scan {docs[2]['scan_id']} ({docs[2]['started_at']}) is used")
+    with zipfile.ZipFile(tmp_path / "b.zip") as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+    assert [s["scan_id"] for s in manifest["scans"]] == [docs[0]["scan_id"], docs[2]["scan_id"]]
+    matrix = (tmp_path / "out" / "matrix.md").read_text()
+    assert f"scan {interrupted['scan_id']} of bakery (333344445555) set aside: incomplete" in matrix
+    # An account with only an interrupted scan keeps it, marked.
+    alone = render_all([docs[0], interrupted], ["html"], checks=SAMPLE_CHECKS)
+    assert alone.set_aside == ()
+    html = str(alone.files["matrix.html"])
+    assert "<th scope=\"col\">bakery (incomplete scan)</th>" in html
+    assert '<span class="badge st-INCOMPLETE">no: interrupted, some checks did not run</span>' in html
+
+
+def test_a_criterion_is_never_met_beside_a_check_without_findings(docs: list[dict[str, Any]]) -> None:
+    """A document rolled up by an older govscan says ACCT-001.2 MET though one of its two checks
+    (iam_root_hardware_mfa) produced no finding: the reports show INCOMPLETE, and say why."""
+    older = json.loads(json.dumps(docs[0]))
+    acct = next(c for c in older["controls"] if c["id"] == "ACCT-001")
+    crit = next(k for k in acct["criteria"] if k["id"] == "ACCT-001.2")
+    assert (acct["status"], crit["status"]) == ("MET", "MET")
+    crit["check_ids"] = ["iam_root_hardware_mfa", "iam_root_mfa_enabled"]
+    older["digest"] = compute_digest(older)
+    html = render_html(older, load_catalog(), None, SAMPLE_CHECKS)
+    section = html[html.index('<div class="criterion st-line-INCOMPLETE" id="crit-ACCT-001.2">'):]
+    section = section[: section.index('<div class="criterion', 10)]
+    assert '<span class="badge st-INCOMPLETE">INCOMPLETE</span>' in section and "st-MET" not in section
+    assert "This check produced no finding in this scan" in section
+    assert ("Criteria ACCT-001.2 are shown INCOMPLETE although this document (govscan 0.1.0) rolled them up as "
+            "MET") in html
+    assert ('<a href="#ctl-ACCT-001">ACCT-001</a></td><td>Define Secure AWS Account Governance Best Practice</td>'
+            '<td><span class="badge st-INCOMPLETE">INCOMPLETE</span>') in html
+    md = render_matrix_markdown([older, docs[1]], load_catalog())
+    assert next(line for line in md.splitlines() if line.startswith("| ACCT-001.2 |")).endswith(" no |")
+    assert "Criteria ACCT-001.2 are shown INCOMPLETE" not in render_html(docs[0], load_catalog(), None,
+                                                                            SAMPLE_CHECKS)
+
+
+def test_titles_say_which_govscan_they_come_from(docs: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    from scanner import __version__
+
+    newer = json.loads(json.dumps(docs[0]))
+    newer["scanner"]["version"] = "9.9.9"
+    newer["findings"][0]["check_id"] = "iam_retired_check"
+    newer["digest"] = compute_digest(newer)
+    html = render_html(newer, load_catalog())  # titles from the installed registry
+    assert (f"Check titles and rationales come from the installed govscan {__version__}; this document was "
+            "written by govscan 9.9.9, whose wording may differ.") in html
+    assert f"Checks unknown to the installed govscan {__version__}, shown without title: iam_retired_check." in html
+    from markupsafe import escape
+
+    from scanner.registry import load_checks
+
+    assert str(escape(load_checks()["iam_root_mfa_enabled"].title)) in html  # known checks keep their title
+    assert "installed govscan" not in render_html(docs[0], load_catalog(), None, SAMPLE_CHECKS)
+
+    import scanner.registry
+
+    def broken() -> None:
+        raise scanner.registry.RegistryError("duplicate check id 'x' in checks.x")
+
+    monkeypatch.setattr(scanner.registry, "load_checks", broken)
+    with caplog.at_level("WARNING", logger="scanner.report"):
+        md = render_markdown(docs[0], load_catalog())
+    assert "the installed check registry could not be loaded (duplicate check id 'x' in checks.x)" in caplog.text
+    assert (f"Check titles and rationales are missing: the installed govscan {__version__} could not load its "
+            "check registry (RegistryError: duplicate check id 'x' in checks.x).") in md
