@@ -138,25 +138,30 @@ def broad_reasons(grant: Grant, *, exempt: Iterable[str] = ()) -> list[dict[str,
     - ``not_action``: Allow + NotAction grants every action but the listed ones;
     - ``all_actions`` (``*``, ``*:*``), ``spans_services`` (``*:Get*``), ``whole_service`` (``s3:*``),
       on any resource: wildcards in Action the checklist asks to avoid;
-    - ``mutating_on_all_resources``: a write or permissions-management action on every resource.
+    - ``mutating_on_all_resources``: a write or permissions-management action on every resource;
+      ``mutating_on_all_service_resources``: on every resource of a service (a Resource whose
+      resource part is only wildcards, ``arn:aws:s3:::*``). Any mutating action counts beside such
+      a Resource, whatever its service: some actions act on another service's resources
+      (``ssm:SendCommand`` on EC2 instances), and a false alarm is reviewable where a miss is not.
       ``exempt`` names exact actions that AWS lets act on ``*`` only (no resource types, e.g.
       ``cloudwatch:PutMetricData``), where ``Resource: *`` is no choice of the author.
     """
     if grant.not_action:
         if not grant.all_actions:
             return []  # NotAction "*": grants nothing
-        return [{"action": f"NotAction {', '.join(grant.statement.actions)}", "reason": "not_action",
+        return [{"action": f"NotAction {', '.join(grant.actions)}", "reason": "not_action",
                  "access_levels": sorted(AccessLevel)}]
     exempt_set = {e.lower() for e in exempt}
     reasons: list[dict[str, Any]] = []
     for pattern in grant.actions:
         levels = access_levels(pattern)
+        mutates = bool(levels & MUTATING) and pattern.lower() not in exempt_set
         reason = (
             "all_actions" if is_all_actions(pattern)
             else "spans_services" if has_service_wildcard(pattern)
             else "whole_service" if is_whole_service(pattern)
-            else "mutating_on_all_resources"
-            if grant.all_resources and levels & MUTATING and pattern.lower() not in exempt_set
+            else "mutating_on_all_resources" if mutates and grant.all_resources
+            else "mutating_on_all_service_resources" if mutates and grant.service_wide_resources
             else None
         )
         if reason:

@@ -4,6 +4,10 @@ Pure functions over the (merged, all pages) response: which policies exist, thei
 document, and which principals each reaches (attached directly, or through a group to its
 users). https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccountAuthorizationDetails.html
 
+``PolicyName`` is read as AWS always sends it (a member of ``ManagedPolicyDetail``); an answer
+without it is a defect (the check then crashes into an ERROR), never guessed from the ARN.
+moto 5.2.5 omitted it; ``fixtures/moto_ext/iam_ext.py`` fills that gap.
+
 Resource ids: a managed policy is its ARN. An inline policy has no ARN; it is named
 ``<principal ARN>#inline-policy/<name>`` (inline policy names cannot contain ``/`` or ``#``),
 stable across scans as the history key requires.
@@ -34,6 +38,13 @@ class PolicySource:
     @property
     def attached(self) -> bool:
         return bool(self.attached_to)
+
+    @property
+    def boundary_only(self) -> bool:
+        """A managed policy attached to no one but used as a permissions boundary: it limits what
+        its principals may do and grants nothing by itself.
+        https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html"""
+        return self.arn is not None and not self.attached and self.boundary_uses > 0
 
     def describe(self) -> dict[str, Any]:
         """The policy part of a finding's evidence."""
@@ -114,7 +125,7 @@ def policy_sources(details: Mapping[str, Any]) -> list[PolicySource]:
         sources.append(
             PolicySource(
                 id=arn,
-                name=policy.get("PolicyName") or arn.rsplit("/", 1)[-1],
+                name=policy["PolicyName"],  # always in AWS's ManagedPolicyDetail (see module docstring)
                 kind="aws_managed" if is_aws_managed(arn) else "customer_managed",
                 document=(default or {}).get("Document"),
                 arn=arn,

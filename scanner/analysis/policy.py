@@ -9,6 +9,13 @@ silent skip). The rules, after the IAM policy language reference:
   list; action names are case-insensitive, and ``*``/``?`` are wildcards anywhere in an action
   (``*``, ``*:*``, ``s3:*``, ``iam:Put*``, ``*:Get*``).
   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html
+- Resource ARNs are matched case-sensitively (``.../PROD/*`` is not ``.../prod/*``); only the
+  action names are not. https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html
+- "Everything" is decided by what a pattern matches, not how it is spelt: a part made of ``*``
+  and at most one ``?`` (``*``, ``**``, ``?*``, ``*?``) matches every non-empty name, so
+  ``*:?*`` is every action and ``s3:?*`` all of S3. A Resource whose resource part is only such
+  wildcards (``arn:aws:s3:::*``, ``arn:aws:iam::123456789012:*``, ``arn:*:iam::*:*``) is every
+  resource of that service (:func:`is_service_wide_resource`).
 - ``Allow`` with ``NotAction`` grants every action of every service except those listed,
   including services that did not exist when the policy was written.
   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notaction.html
@@ -17,6 +24,11 @@ silent skip). The rules, after the IAM policy language reference:
   it is reported beside the grant (``conditional_denies``) and removes nothing. Coverage of
   one wildcard pattern by another is decided conservatively: when in doubt a Deny is taken
   not to cover, so the grant is reported rather than hidden.
+- A partial unconditional Deny is subtracted when what is left can be written exactly as
+  patterns (``narrowed_by``): ``Deny NotAction s3:*`` leaves an ``Allow *`` only ``s3:*``;
+  ``Deny * NotResource arn:aws:s3:::x`` leaves it only ``arn:aws:s3:::x``. A partial Deny whose
+  remainder cannot be written so (``Allow *`` less ``Deny iam:*``: every action but IAM) is
+  kept beside the grant as a carve-out (``carve_outs``) and the grant is judged before it.
   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
 - A ``Condition`` never disappears: the grant says it is conditional and carries the block.
   What a check makes of it is the check's documented rule.
@@ -32,8 +44,8 @@ from __future__ import annotations
 import json
 import re
 import urllib.parse
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
 
@@ -54,6 +66,7 @@ MFA_KEYS = frozenset({"aws:multifactorauthpresent", "aws:multifactorauthage"})
 
 @cache
 def _regex(pattern: str, *, over_patterns: bool) -> re.Pattern[str]:
+    # Case-sensitive: resource ARNs are. Actions are compared through split_action (lower-cased).
     parts = []
     for char in pattern:
         if char == "*":
@@ -63,22 +76,30 @@ def _regex(pattern: str, *, over_patterns: bool) -> re.Pattern[str]:
             parts.append("[^*]" if over_patterns else ".")
         else:
             parts.append(re.escape(char))
-    return re.compile("".join(parts), re.IGNORECASE | re.DOTALL)
+    return re.compile("".join(parts), re.DOTALL)
+
+
+def matches_everything(part: str) -> bool:
+    """A pattern matching every non-empty string: only ``*`` and at most one ``?``, at least one ``*``."""
+    return bool(part) and set(part) <= {"*", "?"} and "*" in part and part.count("?") <= 1
 
 
 def matches(pattern: str, value: str) -> bool:
-    """IAM wildcard match of one concrete value (case-insensitive)."""
+    """IAM wildcard match of one concrete value (case-sensitive: lower-case actions first)."""
     return _regex(pattern, over_patterns=False).fullmatch(value) is not None
 
 
 def covers(general: str, specific: str) -> bool:
-    """True only if every string ``specific`` matches is matched by ``general`` (sound, not complete)."""
+    """True only if every non-empty string ``specific`` matches is matched by ``general``
+    (sound, not complete; case-sensitive)."""
+    if matches_everything(general):
+        return True
     return _regex(general, over_patterns=True).fullmatch(specific) is not None
 
 
 def overlaps(first: str, second: str) -> bool:
-    """True if some string is matched by both wildcard patterns (exact, case-insensitive)."""
-    a, b = first.lower(), second.lower()
+    """True if some string is matched by both wildcard patterns (exact, case-sensitive)."""
+    a, b = first, second
 
     @cache
     def walk(i: int, j: int) -> bool:
@@ -98,7 +119,7 @@ def overlaps(first: str, second: str) -> bool:
 
 
 def split_action(pattern: str) -> tuple[str, str]:
-    """``"s3:Get*"`` -> ``("s3", "get*")``; an all-wildcard pattern (``"*"``) -> ``("*", "*")``."""
+    """``"s3:Get*"`` -> ``("s3", "get*")``; an every-action pattern (``"*"``, ``"?*"``) -> ``("*", "*")``."""
     service, sep, operation = pattern.lower().partition(":")
     if not sep:
         return ("*", "*")
@@ -107,10 +128,6 @@ def split_action(pattern: str) -> tuple[str, str]:
 
 def _is_wild(text: str) -> bool:
     return "*" in text or "?" in text
-
-
-def _all_stars(text: str) -> bool:
-    return bool(text) and set(text) == {"*"}
 
 
 def action_covers(general: str, specific: str) -> bool:
@@ -126,14 +143,14 @@ def action_overlaps(first: str, second: str) -> bool:
 
 
 def is_all_actions(pattern: str) -> bool:
-    """``*``, ``*:*``, ``**``... : a pattern matching every action of every service."""
+    """``*``, ``*:*``, ``**``, ``*:?*``... : a pattern matching every action of every service."""
     service, operation = split_action(pattern)
-    return _all_stars(service) and _all_stars(operation)
+    return matches_everything(service) and matches_everything(operation)
 
 
 def is_whole_service(pattern: str) -> bool:
-    """``s3:*``: every action of one service (or more, when the service part is a wildcard too)."""
-    return _all_stars(split_action(pattern)[1])
+    """``s3:*``, ``s3:?*``: every action of one service (or more, when the service part is a wildcard too)."""
+    return matches_everything(split_action(pattern)[1])
 
 
 def has_service_wildcard(pattern: str) -> bool:
@@ -146,6 +163,20 @@ def is_all_resources(pattern: str) -> bool:
     return covers(pattern, "*") or any(covers(pattern, arn) for arn in ALL_ARNS)
 
 
+def is_service_wide_resource(pattern: str) -> bool:
+    """An ARN pattern whose resource part is only wildcards: every resource of a service
+    (``arn:aws:s3:::*``, ``arn:aws:iam::123456789012:*``, ``arn:*:iam::*:*``, ``arn:aws:ec2:*``).
+
+    ARN format: ``arn:partition:service:region:account-id:resource``; a ``*`` written before the
+    fifth colon also runs over the remaining fields.
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html
+    """
+    parts = pattern.split(":", 5)
+    if len(parts) < 4 or parts[0] != "arn" or not parts[2]:
+        return False
+    return matches_everything(parts[-1])
+
+
 # --- statements --------------------------------------------------------------------------
 
 
@@ -155,6 +186,19 @@ class Problem:
 
     ref: str
     message: str
+    # The statement's Effect when that much is readable ("Allow"/"Deny"), else None: an
+    # unreadable statement that is certainly an Allow cannot remove anything from the others.
+    effect: str | None = None
+
+
+@dataclass(frozen=True)
+class Reach:
+    """What a statement names: actions (or, ``not_action``, all but them) on resources (or all but them)."""
+
+    actions: tuple[str, ...]
+    not_action: bool
+    resources: tuple[str, ...]
+    not_resource: bool
 
 
 @dataclass(frozen=True)
@@ -174,6 +218,10 @@ class Statement:
     def conditional(self) -> bool:
         return bool(self.condition)
 
+    @property
+    def reach(self) -> Reach:
+        return Reach(self.actions, self.not_action, self.resources, self.not_resource)
+
 
 @dataclass(frozen=True)
 class Carve:
@@ -188,22 +236,47 @@ class Carve:
 
 
 @dataclass(frozen=True)
+class Narrowing:
+    """An unconditional Deny subtracted exactly: the grant's ``part`` went from ``before`` to ``after``."""
+
+    ref: str
+    part: str  # "actions" | "resources"
+    before: tuple[str, ...]  # "NotAction" form shown as "NotAction <pattern>"
+    after: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Grant:
     """One Allow statement after the same document's Deny statements."""
 
     statement: Statement
-    actions: tuple[str, ...]  # Action patterns still granted (NotAction form: the exclusions)
+    reach: Reach  # what is still granted once the subtractable denies are subtracted
     cancelled_actions: tuple[str, ...] = ()  # Action patterns wholly removed by unconditional denies
-    carve_outs: tuple[Carve, ...] = ()  # unconditional denies removing part of what remains
+    carve_outs: tuple[Carve, ...] = ()  # unconditional denies removing part of what remains (not subtracted)
     conditional_denies: tuple[Carve, ...] = ()
+    narrowed_by: tuple[Narrowing, ...] = ()  # unconditional denies subtracted exactly
 
     @property
     def ref(self) -> str:
         return self.statement.ref
 
     @property
+    def actions(self) -> tuple[str, ...]:
+        """Action patterns still granted (NotAction form: the exclusions)."""
+        return self.reach.actions
+
+    @property
     def not_action(self) -> bool:
-        return self.statement.not_action
+        return self.reach.not_action
+
+    @property
+    def resources(self) -> tuple[str, ...]:
+        """Resource patterns still granted (NotResource form: the exclusions)."""
+        return self.reach.resources
+
+    @property
+    def not_resource(self) -> bool:
+        return self.reach.not_resource
 
     @property
     def conditional(self) -> bool:
@@ -213,15 +286,23 @@ class Grant:
     def all_actions(self) -> bool:
         """Every action (``*``/``*:*``), or every action but some (Allow + NotAction)."""
         if self.not_action:  # "NotAction": "*" grants nothing at all
-            return not any(is_all_actions(a) for a in self.statement.actions)
+            return not any(is_all_actions(a) for a in self.actions)
         return any(is_all_actions(a) for a in self.actions)
 
     @property
     def all_resources(self) -> bool:
         """Every resource: ``Resource: *`` (or an every-ARN pattern), or Allow + ``NotResource``."""
-        if self.statement.not_resource:
-            return not any(is_all_resources(r) for r in self.statement.resources)
-        return any(is_all_resources(r) for r in self.statement.resources)
+        if self.not_resource:
+            return not any(is_all_resources(r) for r in self.resources)
+        return any(is_all_resources(r) for r in self.resources)
+
+    @property
+    def service_wide_resources(self) -> tuple[str, ...]:
+        """Resource patterns reaching every resource of a service (``arn:aws:s3:::*``), unless the
+        grant already reaches every resource."""
+        if self.all_resources or self.not_resource:
+            return ()
+        return tuple(r for r in self.resources if is_service_wide_resource(r))
 
 
 @dataclass(frozen=True)
@@ -283,7 +364,7 @@ def parse_statement(raw: Any, index: int, ref: str) -> Statement | Problem:
     actions, problem = _strings(raw, action_key, ref)
     if problem or actions is None:
         return problem or Problem(ref, "no Action")
-    bad = [a for a in actions if not (_all_stars(a) or ":" in a) or a.startswith(":") or a.endswith(":")]
+    bad = [a for a in actions if not (matches_everything(a) or ":" in a) or a.startswith(":") or a.endswith(":")]
     if bad:
         return Problem(ref, f"{action_key} {bad[0]!r} is not 'service:action' or '*'")
     resources, problem = _strings(raw, resource_key, ref)
@@ -337,14 +418,18 @@ def parse_document(document: Any) -> tuple[list[Statement], list[Problem]]:
     problems: list[Problem] = []
     for index, (raw, ref) in enumerate(zip(raws, statement_refs(raws), strict=True)):
         parsed = parse_statement(raw, index, ref)
-        (problems if isinstance(parsed, Problem) else statements).append(parsed)  # type: ignore[arg-type]
+        if isinstance(parsed, Problem):
+            effect = raw.get("Effect") if isinstance(raw, Mapping) else None
+            problems.append(replace(parsed, effect=effect if effect in ("Allow", "Deny") else None))
+        else:
+            statements.append(parsed)
     return statements, problems
 
 
 # --- Deny against Allow ------------------------------------------------------------------
 
 
-def _resources_covered(deny: Statement, allow: Statement) -> bool:
+def _resources_covered(deny: Reach, allow: Reach) -> bool:
     """Does the Deny reach every resource the Allow reaches?"""
     if not deny.not_resource and not allow.not_resource:
         return all(any(covers(d, a) for d in deny.resources) for a in allow.resources)
@@ -355,25 +440,25 @@ def _resources_covered(deny: Statement, allow: Statement) -> bool:
     return all(any(covers(x, y) for x in allow.resources) for y in deny.resources)
 
 
-def _resources_overlap(deny: Statement, allow: Statement) -> bool:
+def _resources_overlap(deny: Reach, allow: Reach) -> bool:
     if deny.not_resource or allow.not_resource:
         return True  # "all but ..." on either side: assume they meet
     return any(overlaps(d, a) for d in deny.resources for a in allow.resources)
 
 
-def _action_denied(deny: Statement, pattern: str) -> bool:
+def _action_denied(deny: Reach, pattern: str) -> bool:
     if deny.not_action:
         return not any(action_overlaps(n, pattern) for n in deny.actions)
     return any(action_covers(d, pattern) for d in deny.actions)
 
 
-def _pattern_touched(deny: Statement, pattern: str) -> bool:
+def _pattern_touched(deny: Reach, pattern: str) -> bool:
     if deny.not_action:
         return not any(action_covers(m, pattern) for m in deny.actions)
     return any(action_overlaps(d, pattern) for d in deny.actions)
 
 
-def _actions_overlap(deny: Statement, allow: Statement) -> bool:
+def _actions_overlap(deny: Reach, allow: Reach) -> bool:
     if deny.not_action or allow.not_action:
         if deny.not_action and allow.not_action:
             return True
@@ -383,7 +468,7 @@ def _actions_overlap(deny: Statement, allow: Statement) -> bool:
     return any(action_overlaps(d, a) for d in deny.actions for a in allow.actions)
 
 
-def _not_action_allow_denied(deny: Statement, allow: Statement) -> bool:
+def _not_action_allow_denied(deny: Reach, allow: Reach) -> bool:
     """Allow = every action but N. Removed entirely by a Deny on everything, or a Deny of every
     action but M where M lies inside N."""
     if deny.not_action:
@@ -391,38 +476,134 @@ def _not_action_allow_denied(deny: Statement, allow: Statement) -> bool:
     return any(is_all_actions(d) for d in deny.actions)
 
 
+def _actions_covered(deny: Reach, allow: Reach) -> bool:
+    """Does the Deny reach every action the Allow grants?"""
+    if allow.not_action:
+        return _not_action_allow_denied(deny, allow)
+    return all(_action_denied(deny, a) for a in allow.actions)
+
+
+def _intersection(
+    pattern: str, within: tuple[str, ...], cover: Callable[[str, str], bool], meet: Callable[[str, str], bool]
+) -> list[str] | None:
+    """``pattern`` ∩ (union of ``within``) as patterns, when that is exact: ``pattern`` lies inside
+    one of ``within``, or every one of ``within`` it meets lies inside it. ``None`` otherwise."""
+    if any(cover(w, pattern) for w in within):
+        return [pattern]
+    meeting = [w for w in within if meet(w, pattern)]
+    if all(cover(pattern, w) for w in meeting):
+        return meeting
+    return None
+
+
+def _resources_left(deny: Reach, allow: Reach) -> tuple[str, ...] | None:
+    """A Deny of every resource but Y on a Resource-form Allow of X leaves X ∩ Y (when exact)."""
+    if not deny.not_resource or allow.not_resource:
+        return None
+    left: list[str] = []
+    for pattern in allow.resources:
+        part = _intersection(pattern, deny.resources, covers, overlaps)
+        if part is None:
+            return None
+        left += part
+    return tuple(dict.fromkeys(left))
+
+
+def _not_action_left(deny: Reach, allow: Reach) -> tuple[str, ...] | None:
+    """Allow every action but N, Deny every action but M: M less N is left (when exact)."""
+    if not deny.not_action:
+        return None
+    left = []
+    for kept in deny.actions:
+        if any(action_covers(n, kept) for n in allow.actions):
+            continue
+        if any(action_overlaps(n, kept) for n in allow.actions):
+            return None
+        left.append(kept)
+    return tuple(dict.fromkeys(left)) or None
+
+
 def _carve(deny: Statement) -> Carve:
     return Carve(deny.ref, deny.actions, deny.not_action, deny.resources, deny.not_resource, deny.condition)
 
 
+@dataclass
+class _Subtraction:
+    reach: Reach
+    cancelled: list[str] = field(default_factory=list)
+    carves: list[Carve] = field(default_factory=list)
+    conditional: list[Carve] = field(default_factory=list)
+    narrowed: list[Narrowing] = field(default_factory=list)
+
+    def narrow(self, deny: Statement, part: str, after: tuple[str, ...]) -> None:
+        before = self.reach.actions if part == "actions" else self.reach.resources
+        if part == "actions" and self.reach.not_action:
+            before = tuple(f"NotAction {a}" for a in before)
+        self.narrowed.append(Narrowing(deny.ref, part, before, after))
+        if part == "actions":
+            self.reach = replace(self.reach, actions=after, not_action=False)
+        else:
+            self.reach = replace(self.reach, resources=after)
+
+
+def _subtract(deny: Statement, state: _Subtraction) -> bool:
+    """Apply one overlapping unconditional Deny; False when nothing of the grant is left."""
+    reach, denied = state.reach, deny.reach
+    if not _resources_covered(denied, reach):
+        left = _resources_left(denied, reach) if _actions_covered(denied, reach) else None
+        if left is None:
+            state.carves.append(_carve(deny))
+        elif not left:
+            return False
+        elif left != reach.resources:
+            state.narrow(deny, "resources", left)
+        return True
+    if reach.not_action:
+        if _not_action_allow_denied(denied, reach):
+            return False
+        left = _not_action_left(denied, reach)
+        if left is None:
+            state.carves.append(_carve(deny))
+        else:
+            state.narrow(deny, "actions", left)
+        return True
+    kept: list[str] = []
+    touched = narrowed = False
+    for pattern in reach.actions:
+        if _action_denied(denied, pattern):
+            state.cancelled.append(pattern)
+        elif not _pattern_touched(denied, pattern):
+            kept.append(pattern)
+        elif denied.not_action and (part := _intersection(pattern, denied.actions, action_covers,
+                                                           action_overlaps)) is not None:
+            kept += part
+            narrowed = True
+        else:
+            kept.append(pattern)
+            touched = True
+    if not kept:
+        return False
+    if touched:
+        state.carves.append(_carve(deny))
+    if narrowed:
+        state.narrow(deny, "actions", tuple(dict.fromkeys(kept)))
+    else:
+        state.reach = replace(reach, actions=tuple(kept))
+    return True
+
+
 def apply_denies(allow: Statement, denies: Iterable[Statement]) -> Grant | None:
     """The grant an Allow leaves after the Deny statements, or ``None`` when nothing is left."""
-    remaining = list(allow.actions)
-    cancelled: list[str] = []
-    carves: list[Carve] = []
-    conditional: list[Carve] = []
+    state = _Subtraction(allow.reach)
     for deny in denies:
-        if not (_resources_overlap(deny, allow) and _actions_overlap(deny, allow)):
+        if not (_resources_overlap(deny.reach, state.reach) and _actions_overlap(deny.reach, state.reach)):
             continue
         if deny.conditional:
-            conditional.append(_carve(deny))
-            continue
-        if not _resources_covered(deny, allow):
-            carves.append(_carve(deny))
-            continue
-        if allow.not_action:
-            if _not_action_allow_denied(deny, allow):
-                return None
-            carves.append(_carve(deny))
-            continue
-        kept = [a for a in remaining if not _action_denied(deny, a)]
-        cancelled += [a for a in remaining if a not in kept]
-        if not kept:
+            state.conditional.append(_carve(deny))
+        elif not _subtract(deny, state):
             return None
-        if any(_pattern_touched(deny, a) for a in kept):
-            carves.append(_carve(deny))
-        remaining = kept
-    return Grant(allow, tuple(remaining), tuple(cancelled), tuple(carves), tuple(conditional))
+    return Grant(allow, state.reach, tuple(state.cancelled), tuple(state.carves), tuple(state.conditional),
+                 tuple(state.narrowed))
 
 
 def grants_nothing(statement: Statement) -> bool:
@@ -443,7 +624,7 @@ def analyse(document: Any) -> PolicyAnalysis:
             continue
         grant = None if grants_nothing(statement) else apply_denies(statement, denies)
         if grant is None:
-            cancelled.append(Grant(statement, statement.actions))
+            cancelled.append(Grant(statement, statement.reach))
         else:
             grants.append(grant)
     return PolicyAnalysis(tuple(grants), tuple(cancelled), tuple(problems), len(statements) + len(problems),
@@ -485,7 +666,18 @@ def grant_evidence(grant: Grant) -> dict[str, Any]:
         evidence["condition_keys"] = condition_keys(grant.statement.condition)
         evidence["condition_scope"] = condition_scope(grant.statement.condition)
     if grant.not_action:
-        evidence["all_actions_except"] = list(grant.statement.actions)
+        evidence["all_actions_except"] = list(grant.actions)
+    if grant.narrowed_by:
+        evidence["narrowed_by_deny"] = [
+            {"statement_ref": n.ref, "part": n.part, "before": list(n.before), "after": list(n.after)}
+            for n in grant.narrowed_by
+        ]
+        evidence["actions_left"] = (
+            [f"NotAction {a}" for a in grant.actions] if grant.not_action else list(grant.actions)
+        )
+        evidence["resources_left"] = (
+            [f"NotResource {r}" for r in grant.resources] if grant.not_resource else list(grant.resources)
+        )
     if grant.cancelled_actions:
         evidence["actions_removed_by_deny"] = list(grant.cancelled_actions)
     if grant.carve_outs:

@@ -11,11 +11,15 @@ import pytest
 from scanner.analysis.access_level import AccessLevel, access_levels, broad_reasons
 from scanner.analysis.iam_inventory import administrator_access_holders, policy_sources, statement_id
 from scanner.analysis.policy import (
+    action_covers,
+    action_overlaps,
     analyse,
     covers,
     grant_evidence,
     is_all_actions,
     is_all_resources,
+    is_service_wide_resource,
+    is_whole_service,
     overlaps,
 )
 
@@ -44,6 +48,8 @@ NO_MFA = {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}
 #   admin: refs granting every action on every resource; broad: refs reaching a whole service,
 #   spanning services or mutating on all resources; cancelled: refs wholly denied;
 #   conditional: refs whose grant carries a condition; actions: {ref: remaining patterns};
+#   resources: {ref: remaining resource patterns}; reasons: {ref: broad_reasons' reasons};
+#   carved / narrowed / conditional_denies: {ref: refs of the Deny statements};
 #   problems: substrings of the problems' messages (by ref).
 CASES: list[tuple[str, Any, dict[str, Any]]] = [
     ("star-star", doc(allow()), {"admin": ["statement/1"], "broad": ["statement/1"]}),
@@ -122,6 +128,64 @@ CASES: list[tuple[str, Any, dict[str, Any]]] = [
      {"broad": ["statement/1", "statement/2"]}),
     ("json text", json.dumps(doc(allow())), {"admin": ["statement/1"]}),
     ("url-encoded json text", urllib.parse.quote(json.dumps(doc(allow()))), {"admin": ["statement/1"]}),
+    # "Everything" by what a pattern matches, not by spelling (audit ACCT-002 #1).
+    ("star colon question-star is every action", doc(allow("*:?*")),
+     {"admin": ["statement/1"], "reasons": {"statement/1": ["all_actions"]}}),
+    ("question-star alone is every action", doc(allow("?*")),
+     {"admin": ["statement/1"], "reasons": {"statement/1": ["all_actions"]}}),
+    ("star-question service part too", doc(allow("*?:*")), {"admin": ["statement/1"]}),
+    ("s3 question-star is the whole service", doc(allow("s3:?*", "arn:aws:s3:::b/*")),
+     {"admin": [], "reasons": {"statement/1": ["whole_service"]}}),
+    ("iam question-star is the whole service", doc(allow("iam:?*", "arn:aws:iam::1:role/x")),
+     {"reasons": {"statement/1": ["whole_service"]}}),
+    ("resource question-star is every resource", doc(allow("*", "?*")), {"admin": ["statement/1"]}),
+    ("deny s3 question-star cancels allow s3 star", doc(allow("s3:*"), deny("s3:?*")),
+     {"cancelled": ["statement/1"]}),
+    # Resources are case-sensitive, actions are not (audit #3).
+    ("deny on PROD leaves prod", doc(allow("s3:*", "arn:aws:s3:::prod/*"), deny("s3:*", "arn:aws:s3:::PROD/*")),
+     {"cancelled": [], "carved": {"statement/1": []}, "resources": {"statement/1": ["arn:aws:s3:::prod/*"]}}),
+    ("deny on prod cancels prod", doc(allow("s3:*", "arn:aws:s3:::prod/*"), deny("s3:*", "arn:aws:s3:::prod/*")),
+     {"cancelled": ["statement/1"]}),
+    ("action case still ignored by deny", doc(allow("S3:GetObject", "arn:aws:s3:::b/k"),
+                                             deny("s3:getobject", "arn:aws:s3:::b/k")),
+     {"cancelled": ["statement/1"]}),
+    # Partial denies subtracted where the remainder is exact (audit #4).
+    ("deny NotAction s3 leaves an allow-all only s3", doc(allow(), nact("s3:*", "*", effect="Deny")),
+     {"admin": [], "actions": {"statement/1": ["s3:*"]}, "narrowed": {"statement/1": ["statement/2"]},
+      "carved": {"statement/1": []}, "reasons": {"statement/1": ["whole_service"]}}),
+    ("deny all but one resource leaves an allow-all that resource",
+     doc(allow(), {"Effect": "Deny", "Action": "*", "NotResource": "arn:aws:s3:::x"}),
+     {"admin": [], "resources": {"statement/1": ["arn:aws:s3:::x"]}, "narrowed": {"statement/1": ["statement/2"]},
+      "reasons": {"statement/1": ["all_actions"]}}),
+    ("deny NotAction then deny one of what is left",
+     doc(allow(), nact(["s3:*", "ec2:*"], "*", effect="Deny"), deny("ec2:*")),
+     {"admin": [], "actions": {"statement/1": ["s3:*"]}, "narrowed": {"statement/1": ["statement/2"]}}),
+    ("NotAction allow less deny NotAction", doc(nact("iam:*"), nact(["s3:*", "iam:*"], "*", effect="Deny")),
+     {"admin": [], "actions": {"statement/1": ["s3:*"]}, "reasons": {"statement/1": ["whole_service"]}}),
+    ("deny NotAction meeting the grant partly stays a carve-out",
+     doc(allow("s3:Get*"), nact("s3:*Object", "*", effect="Deny")),
+     {"actions": {"statement/1": ["s3:Get*"]}, "carved": {"statement/1": ["statement/2"]},
+      "narrowed": {"statement/1": []}}),
+    ("deny NotResource on some actions only stays a carve-out",
+     doc(allow(["s3:*", "ec2:*"]), {"Effect": "Deny", "Action": "s3:*", "NotResource": "arn:aws:s3:::x"}),
+     {"resources": {"statement/1": ["*"]}, "carved": {"statement/1": ["statement/2"]}}),
+    ("deny all but the granted resource touches nothing",
+     doc(allow("s3:*", "arn:aws:s3:::x/*"), {"Effect": "Deny", "Action": "*", "NotResource": "arn:aws:s3:::x/*"}),
+     {"resources": {"statement/1": ["arn:aws:s3:::x/*"]}, "carved": {"statement/1": []},
+      "narrowed": {"statement/1": []}}),
+    ("deny all but iam on an allow-all but iam grants nothing",
+     doc(nact("iam:*"), nact("iam:*", "*", effect="Deny")), {"cancelled": ["statement/1"]}),
+    # Every resource of a service (audit #5).
+    ("write on every s3 resource", doc(allow("s3:DeleteBucket", "arn:aws:s3:::*")),
+     {"admin": [], "reasons": {"statement/1": ["mutating_on_all_service_resources"]}}),
+    ("iam Create on every iam resource of the account", doc(allow("iam:Create*", "arn:aws:iam::123456789012:*")),
+     {"reasons": {"statement/1": ["mutating_on_all_service_resources"]}}),
+    ("write on every iam resource of every partition", doc(allow("iam:CreateUser", "arn:*:iam::*:*")),
+     {"reasons": {"statement/1": ["mutating_on_all_service_resources"]}}),
+    ("read on every s3 resource is fine", doc(allow("s3:GetObject", "arn:aws:s3:::*")), {"broad": []}),
+    ("write on one bucket's objects is fine", doc(allow("s3:PutObject", "arn:aws:s3:::b/*")), {"broad": []}),
+    ("write on every role is not service-wide", doc(allow("iam:UpdateRole", "arn:aws:iam::1:role/*")),
+     {"broad": []}),
     ("empty statement", doc({}), {"problems": {"statement/1": "statement is empty"}}),
     ("empty statement list", doc(), {"problems": {"document": "empty list"}}),
     ("no Statement", {"Version": "2012-10-17"}, {"problems": {"document": "no Statement"}}),
@@ -162,8 +226,14 @@ def test_policy_table(document: Any, expected: dict[str, Any]) -> None:
         assert [r for r, g in grants.items() if g.conditional] == expected["conditional"]
     for ref, actions in expected.get("actions", {}).items():
         assert list(grants[ref].actions) == actions
+    for ref, resources in expected.get("resources", {}).items():
+        assert list(grants[ref].resources) == resources
+    for ref, reasons in expected.get("reasons", {}).items():
+        assert [r["reason"] for r in broad_reasons(grants[ref])] == reasons
     for ref, denies in expected.get("carved", {}).items():
         assert [c.ref for c in grants[ref].carve_outs] == denies
+    for ref, denies in expected.get("narrowed", {}).items():
+        assert [n.ref for n in grants[ref].narrowed_by] == denies
     for ref, denies in expected.get("conditional_denies", {}).items():
         assert [c.ref for c in grants[ref].conditional_denies] == denies
     problems = expected.get("problems", {})
@@ -200,27 +270,63 @@ def test_unconditional_grant_says_so() -> None:
 @pytest.mark.parametrize(
     ("general", "specific", "expected"),
     [("s3:*", "s3:get*", True), ("s3:get*", "s3:*", False), ("*", "anything", True),
-     ("s3:get?", "s3:get*", False), ("S3:GET*", "s3:getobject", True),
-     ("arn:aws:s3:::b/*", "arn:aws:s3:::b/x/*", True)],
+     ("s3:get?", "s3:get*", False), ("?*", "*", True), ("*?", "arn:aws:s3:::b", True),
+     ("arn:aws:s3:::b/*", "arn:aws:s3:::b/x/*", True),
+     ("arn:aws:s3:::prod/*", "arn:aws:s3:::PROD/x", False)],  # resources: case-sensitive
 )
 def test_covers(general: str, specific: str, expected: bool) -> None:
     assert covers(general, specific) is expected
 
 
+def test_actions_compare_case_insensitively() -> None:
+    assert action_covers("S3:GET*", "s3:getobject") and action_overlaps("S3:Get*", "s3:*OBJECT")
+
+
 @pytest.mark.parametrize(
     ("first", "second", "expected"),
     [("s3:get*", "*object", True), ("s3:get*", "s3:put*", False), ("a*c", "ab*", True),
-     ("a?c", "abd", False)],
+     ("a?c", "abd", False), ("arn:aws:s3:::prod/*", "arn:aws:s3:::PROD/*", False)],
 )
 def test_overlaps(first: str, second: str, expected: bool) -> None:
     assert overlaps(first, second) is expected
 
 
 def test_all_actions_and_resources_patterns() -> None:
-    assert all(is_all_actions(p) for p in ("*", "*:*", "**", "*:**"))
-    assert not any(is_all_actions(p) for p in ("s3:*", "*:Get*", "*:*Get"))
-    assert all(is_all_resources(p) for p in ("*", "arn:*", "arn:aws:*:*:*:*", "arn:aws-cn:*"))
+    assert all(is_all_actions(p) for p in ("*", "*:*", "**", "*:**", "*:?*", "?*", "*?:*?"))
+    assert not any(is_all_actions(p) for p in ("s3:*", "*:Get*", "*:*Get", "*:??*", "?:*"))
+    assert all(is_whole_service(p) for p in ("s3:*", "s3:?*", "S3:*?", "iam:**"))
+    assert not any(is_whole_service(p) for p in ("s3:??*", "s3:Get*", "s3:?"))
+    assert all(is_all_resources(p) for p in ("*", "?*", "arn:*", "arn:aws:*:*:*:*", "arn:aws-cn:*"))
     assert not any(is_all_resources(p) for p in ("arn:aws:s3:::*", "arn:aws:iam::1:*"))
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [("arn:aws:s3:::*", True), ("arn:aws:iam::123456789012:*", True), ("arn:*:iam::*:*", True),
+     ("arn:aws:ec2:*:*:*", True), ("arn:aws:ec2:*", True), ("arn:aws:s3:::?*", True),
+     ("arn:aws:s3:::b/*", False), ("arn:aws:iam::1:role/*", False), ("arn:aws:s3:::??*", False),
+     ("*", False), ("arn:aws:s3*", False)],
+)
+def test_service_wide_resources(pattern: str, expected: bool) -> None:
+    assert is_service_wide_resource(pattern) is expected
+
+
+def test_narrowing_evidence_says_what_was_subtracted() -> None:
+    evidence = grant_evidence(analyse(doc(allow(), nact("s3:*", "*", effect="Deny"))).grants[0])
+    assert evidence["narrowed_by_deny"] == [
+        {"statement_ref": "statement/2", "part": "actions", "before": ["*"], "after": ["s3:*"]}]
+    assert evidence["actions_left"] == ["s3:*"] and evidence["resources_left"] == ["*"]
+    evidence = grant_evidence(analyse(doc(allow(), {"Effect": "Deny", "Action": "*",
+                                                    "NotResource": "arn:aws:s3:::x"})).grants[0])
+    assert evidence["narrowed_by_deny"][0]["part"] == "resources"
+    assert evidence["resources_left"] == ["arn:aws:s3:::x"] and evidence["actions_left"] == ["*"]
+
+
+def test_problems_say_whether_the_statement_is_an_allow() -> None:
+    result = analyse(doc({"Effect": "Allow", "Action": "s3:*"}, {"Effect": "Deny", "Action": "*"},
+                         {"Action": "*", "Resource": "*"}, "text"))
+    assert [(p.ref, p.effect) for p in result.problems] == [
+        ("statement/1", "Allow"), ("statement/2", "Deny"), ("statement/3", None), ("statement/4", None)]
 
 
 @pytest.mark.parametrize(
@@ -283,6 +389,14 @@ def test_inventory_uses_default_version_and_group_reach() -> None:
     expected = "arn:aws:iam::1:user/alice#inline-policy/mine/statement/1"
     assert statement_id(inline.id, "statement/1") == expected
     assert statement_id(p.id, "sid/X") == "arn:aws:iam::1:policy/p#sid/X"
+
+
+def test_inventory_has_no_fallback_for_a_missing_policy_name() -> None:
+    """AWS always sends PolicyName (ManagedPolicyDetail); fixtures/moto_ext/iam_ext.py makes moto do
+    so too. A missing name is a defect of the answer, not something to guess from the ARN."""
+    nameless = {"Policies": [{"Arn": "arn:aws:iam::1:policy/p", "PolicyVersionList": []}]}
+    with pytest.raises(KeyError, match="PolicyName"):
+        policy_sources(nameless)
 
 
 def test_administrator_access_holders() -> None:
