@@ -52,17 +52,36 @@ def reach_phrase(source: PolicySource) -> str:
     return f"reaches {len(source.reaches)} principal(s)"
 
 
+def boundary_message(source: PolicySource, what: str) -> str:
+    """A policy used only as a permissions boundary: what it says limits, it grants nothing."""
+    return (f"{policy_label(source)} is attached to no principal and used only as a permissions boundary for "
+            f"{source.boundary_uses} principal(s): a boundary limits what they may do and grants nothing by "
+            f"itself{what}.")
+
+
 def grant_phrase(grant: Grant) -> str:
     parts = [grant.ref]
     if grant.not_action:
-        parts.append(f"every action except {', '.join(grant.statement.actions)}")
+        parts.append(f"every action except {', '.join(grant.actions)}")
     if grant.conditional:
         parts.append("conditionally on " + ", ".join(condition_keys(grant.statement.condition)))
+    if grant.narrowed_by:
+        parts.append("what the Deny of " + ", ".join(n.ref for n in grant.narrowed_by) + " leaves")
+    if grant.carve_outs:
+        parts.append("before the partial Deny of " + ", ".join(c.ref for c in grant.carve_outs) + ", not subtracted")
+    if grant.conditional_denies:
+        parts.append("the conditional Deny of " + ", ".join(c.ref for c in grant.conditional_denies) + " not applied")
     return " ".join(parts[:1]) + (f" ({'; '.join(parts[1:])})" if parts[1:] else "")
 
 
-def problems_evidence(analysis: PolicyAnalysis) -> list[dict[str, str]]:
-    return [{"statement_ref": p.ref, "problem": p.message} for p in analysis.problems]
+def problems_evidence(analysis: PolicyAnalysis) -> list[dict[str, str | None]]:
+    return [{"statement_ref": p.ref, "problem": p.message, "effect": p.effect} for p in analysis.problems]
+
+
+def unreadable_may_deny(analysis: PolicyAnalysis) -> bool:
+    """Could an unreadable part of the policy be a Deny (and so remove what the readable Allows
+    grant)? Only a statement whose ``Effect`` reads ``Allow`` certainly cannot."""
+    return any(p.effect != "Allow" for p in analysis.problems)
 
 
 def problems_message(source: PolicySource, analysis: PolicyAnalysis) -> str:

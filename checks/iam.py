@@ -17,6 +17,7 @@ from checks._iam_policies import (
     USER,
     WORKLOAD_OIDC_ISSUERS,
     authorization_details,
+    boundary_message,
     grant_phrase,
     identity_center_instances,
     judged_policies,
@@ -24,6 +25,7 @@ from checks._iam_policies import (
     problems_evidence,
     problems_message,
     reach_phrase,
+    unreadable_may_deny,
 )
 from scanner.analysis.access_level import broad_reasons
 from scanner.analysis.iam_inventory import administrator_access_holders, statement_id
@@ -108,8 +110,13 @@ def organizations_root_features(ctx: CheckContext) -> dict[str, Any] | None:
 def iam_root_mfa_enabled(ctx: CheckContext) -> Iterator[Finding]:
     """The root user can do anything, including closing the account; a password alone is one
     phishing e-mail away from losing it. The checklist requires MFA on root. An account whose
-    root credentials were removed centrally (AWS Organizations) has nothing to protect: that
-    passes, with the evidence."""
+    root has no password and no access keys (removed centrally by AWS Organizations, or never
+    set) has nothing to protect: that passes, with the evidence. Only then is
+    ``iam:ListOrganizationsFeatures`` asked, for the evidence of central root credentials
+    management (it answers in the management or delegated administrator account; elsewhere
+    its "not the management account" error means "not known here", as the message says):
+    MFA present, or credentials present without MFA, are decided without it, so its denial
+    cannot turn a clear verdict into an ERROR."""
     summary = account_summary(ctx)
     evidence: dict[str, Any] = {
         k: summary.get(k)
@@ -120,21 +127,32 @@ def iam_root_mfa_enabled(ctx: CheckContext) -> Iterator[Finding]:
         yield ctx.finding(Status.PASS, resource_id=ctx.account_arn, resource_type="AWS::IAM::Root",
                           message="The root user has MFA enabled.", evidence=evidence)
         return
-    features = organizations_root_features(ctx)
-    if features is not None:
-        evidence["organizations_features"] = features.get("EnabledFeatures", [])
-    if root_credentials_absent(summary):
-        yield ctx.finding(
-            Status.PASS,
-            resource_id=ctx.account_arn,
-            resource_type="AWS::IAM::Root",
-            message="The root user has no password and no access keys (root credentials removed, e.g. "
-            "centrally by AWS Organizations), so there is nothing for MFA to protect.",
-            evidence=evidence,
-        )
+    if not root_credentials_absent(summary):
+        yield ctx.finding(Status.FAIL, resource_id=ctx.account_arn, resource_type="AWS::IAM::Root",
+                          message="The root user has credentials but no MFA.", evidence=evidence)
         return
-    yield ctx.finding(Status.FAIL, resource_id=ctx.account_arn, resource_type="AWS::IAM::Root",
-                      message="The root user has credentials but no MFA.", evidence=evidence)
+    features = organizations_root_features(ctx)
+    enabled = list(features.get("EnabledFeatures", [])) if features is not None else None
+    evidence["organizations_features"] = enabled
+    if features is not None and features.get("OrganizationId"):
+        evidence["organization_id"] = features["OrganizationId"]
+    if enabled is not None and "RootCredentialsManagement" in enabled:
+        how = (f"root credentials are managed centrally by AWS Organizations ({evidence.get('organization_id')}: "
+               "RootCredentialsManagement enabled)")
+    elif enabled is not None:
+        how = ("AWS Organizations reports central root credentials management not enabled: a password could "
+               "still be recovered through the root e-mail address")
+    else:
+        how = ("central root credentials management not confirmed: ListOrganizationsFeatures reports no "
+               "organisation features to this account (not the management or delegated administrator account, "
+               "no organisation, or trusted access for IAM not enabled)")
+    yield ctx.finding(
+        Status.PASS,
+        resource_id=ctx.account_arn,
+        resource_type="AWS::IAM::Root",
+        message=f"The root user has no password and no access keys, so there is nothing for MFA to protect ({how}).",
+        evidence=evidence,
+    )
 
 
 @check(
@@ -262,13 +280,21 @@ def iam_no_admin_wildcard_policies(ctx: CheckContext) -> Iterator[Finding]:
     administrator: least privilege asks for the opposite. Judged: customer-managed policies
     (default version; attached and unattached told apart: an unattached one still FAILs, since
     one attach call turns it on) and the inline policies of users, groups and roles. Rules:
-    ``*`` and ``*:*`` are every action; Allow with ``NotAction`` on every resource counts as
-    administrator (every action but the listed ones, across 400+ services, is not least
-    privilege); a Deny in the same policy that unconditionally covers the grant removes it.
-    A grant with a Condition still FAILs, marked ``conditional`` with the condition: network
-    and organisation conditions (aws:SourceIp, aws:SourceVpc(e), aws:PrincipalOrgID) limit
-    where the credentials work, not what they can do. Permissions boundaries and SCPs are not
-    evaluated (they can only narrow). A policy the analyser cannot read is an ERROR."""
+    ``*``, ``*:*`` and any pattern matching every action (``*:?*``) are every action; Allow
+    with ``NotAction`` on every resource counts as administrator (every action but the listed
+    ones, across 400+ services, is not least privilege). An unconditional Deny in the same
+    policy is subtracted where the remainder is exact (``Deny NotAction s3:*`` leaves ``s3:*``;
+    ``Deny * NotResource X`` leaves ``X``); a partial Deny that cannot be subtracted so
+    (``Deny iam:*``: every action but IAM) is named in the message and the grant is judged
+    before it. A grant with a Condition still FAILs, marked ``conditional`` with the condition:
+    network and organisation conditions (aws:SourceIp, aws:SourceVpc(e), aws:PrincipalOrgID)
+    limit where the credentials work, not what they can do. A policy attached to no one and
+    used only as a permissions boundary PASSes: a boundary limits, it grants nothing.
+    Permissions boundaries and SCPs are not evaluated as limits of other policies (they can
+    only narrow). Unreadable statements: the policy is an ERROR, except that an administrator
+    grant among the readable statements still FAILs when every unreadable statement is an
+    ``Allow`` (it cannot remove anything); the unreadable statements are then each an ERROR of
+    their own (``<policy>#statement/<n>``)."""
     judged = judged_policies(ctx)
     if not judged:
         yield ctx.finding(Status.NOT_APPLICABLE, message="No customer-managed or inline IAM policies exist.",
@@ -279,17 +305,34 @@ def iam_no_admin_wildcard_policies(ctx: CheckContext) -> Iterator[Finding]:
         evidence: dict[str, Any] = {**source.describe(), "admin_statements": [grant_evidence(g) for g in admin]}
         if analysis.cancelled:
             evidence["statements_granting_nothing"] = [g.ref for g in analysis.cancelled]
-        kind = POLICY_TYPES[source.kind]
         if analysis.problems:
             evidence["problems"] = problems_evidence(analysis)
-            yield ctx.finding(Status.ERROR, resource_id=source.id, resource_type=kind,
-                              message=problems_message(source, analysis), evidence=evidence)
-        elif admin:
+        kind = POLICY_TYPES[source.kind]
+        admin_phrase = ", ".join(grant_phrase(g) for g in admin)
+        if source.boundary_only:
+            what = f"; its Allow of every action on every resource ({admin_phrase}) is a limit" if admin else ""
+            yield ctx.finding(Status.PASS, resource_id=source.id, resource_type=kind, evidence=evidence,
+                              message=boundary_message(source, what))
+        elif admin and not unreadable_may_deny(analysis):
+            unreadable = f" Unreadable statements reported apart: {', '.join(p.ref for p in analysis.problems)}." \
+                if analysis.problems else ""
             yield ctx.finding(
                 Status.FAIL, resource_id=source.id, resource_type=kind, evidence=evidence,
                 message=f"{policy_label(source)} allows every action on every resource in "
-                + ", ".join(grant_phrase(g) for g in admin) + f"; {reach_phrase(source)}.",
+                + admin_phrase + f"; {reach_phrase(source)}." + unreadable,
             )
+            for problem in analysis.problems:
+                yield ctx.finding(
+                    Status.ERROR, resource_id=statement_id(source.id, problem.ref), resource_type=kind,
+                    evidence={**source.describe(), "statement_ref": problem.ref, "problem": problem.message},
+                    message=f"Could not evaluate {problem.ref} of {policy_label(source)}: {problem.message} "
+                    "(an Allow: it cannot undo the FAIL of the policy).",
+                )
+        elif analysis.problems:
+            unless = (f" Readable statements allow every action on every resource ({admin_phrase}) unless an "
+                      "unreadable statement is a Deny that removes it." if admin else "")
+            yield ctx.finding(Status.ERROR, resource_id=source.id, resource_type=kind,
+                              message=problems_message(source, analysis) + unless, evidence=evidence)
         else:
             yield ctx.finding(Status.PASS, resource_id=source.id, resource_type=kind, evidence=evidence,
                               message=f"{policy_label(source)} does not allow every action on every resource.")
@@ -309,13 +352,19 @@ def iam_no_broad_wildcards(ctx: CheckContext) -> Iterator[Finding]:
     """The checklist asks that wildcards in Action and Resource are avoided as much as
     possible. Each offending Allow statement of a customer-managed or inline policy is its
     own FAIL (resource ``<policy>#statement/<n>`` or ``#sid/<Sid>``): a whole-service grant
-    (``s3:*``, on any resource), a pattern spanning services (``*:Get*``), Allow + NotAction,
-    or a write or permissions-management action on every resource. Access levels follow a
-    documented rule set approximating the Service Authorization Reference (unknown verbs count
-    as write). Reads on ``*`` pass; so do the few actions that only accept ``*`` (setting
-    ``broad_wildcard_exempt_actions``). Conditions and partial Denies are shown, never used
-    to pass. A policy without offending statements gets one PASS; unreadable statements make
-    the policy an ERROR while its readable statements are still judged."""
+    (``s3:*``, ``s3:?*``, on any resource), a pattern spanning services (``*:Get*``), Allow +
+    NotAction, or a write or permissions-management action on every resource, or on every
+    resource of a service (a Resource whose resource part is only wildcards:
+    ``arn:aws:s3:::*``, ``arn:aws:iam::123456789012:*``). Access levels follow a documented rule
+    set approximating the Service Authorization Reference (unknown verbs count as write). Reads
+    on ``*`` pass; so do the few actions that only accept ``*`` (setting
+    ``broad_wildcard_exempt_actions``). Conditions and partial Denies are shown, never used to
+    pass; an unconditional Deny is subtracted only where the remainder is exact. A policy
+    without offending statements gets one PASS; a policy used only as a permissions boundary
+    PASSes (it limits, grants nothing), its broad statements listed. Unreadable statements make
+    the policy an ERROR; the readable statements' FAILs stand beside it when every unreadable
+    statement is an ``Allow`` (it cannot remove anything), else they are listed in the ERROR's
+    evidence only (an unreadable Deny might remove them)."""
     judged = judged_policies(ctx)
     exempt = tuple(ctx.setting("broad_wildcard_exempt_actions", NO_RESOURCE_TYPE_ACTIONS))
     if not judged:
@@ -325,20 +374,37 @@ def iam_no_broad_wildcards(ctx: CheckContext) -> Iterator[Finding]:
     for source, analysis in judged:
         kind = POLICY_TYPES[source.kind]
         offending = [(g, reasons) for g in analysis.grants if (reasons := broad_reasons(g, exempt=exempt))]
-        for grant, reasons in offending:
+        listed = [{"statement_ref": g.ref, "reasons": reasons} for g, reasons in offending]
+        if source.boundary_only:
+            what = f"; its broad statements ({', '.join(g.ref for g, _ in offending)}) are limits, not grants" \
+                if offending else ""
+            boundary_evidence = {**source.describe(), "broad_statements": listed}
+            if analysis.problems:
+                boundary_evidence["problems"] = problems_evidence(analysis)
+            yield ctx.finding(Status.PASS, resource_id=source.id, resource_type=kind,
+                              message=boundary_message(source, what), evidence=boundary_evidence)
+            continue
+        withheld = unreadable_may_deny(analysis)
+        for grant, reasons in [] if withheld else offending:
             what = ", ".join(f"{r['action']} ({r['reason'].replace('_', ' ')})" for r in reasons)
             yield ctx.finding(
                 Status.FAIL, resource_id=statement_id(source.id, grant.ref), resource_type=kind,
                 message=f"{policy_label(source)}, {grant_phrase(grant)}: {what} on "
-                + ("every resource" if grant.all_resources else ", ".join(grant.statement.resources))
+                + ("every resource" if grant.all_resources else ", ".join(grant.resources))
                 + f"; {reach_phrase(source)}.",
                 evidence={**source.describe(), **grant_evidence(grant), "reasons": reasons,
-                          "all_resources": grant.all_resources},
+                          "all_resources": grant.all_resources,
+                          "service_wide_resources": list(grant.service_wide_resources)},
             )
         if analysis.problems:
+            evidence = {**source.describe(), "problems": problems_evidence(analysis)}
+            unless = ""
+            if withheld and offending:
+                evidence["broad_unless_denied"] = listed
+                unless = (f" Readable statements {', '.join(g.ref for g, _ in offending)} are broad unless an "
+                          "unreadable statement is a Deny that removes them.")
             yield ctx.finding(Status.ERROR, resource_id=source.id, resource_type=kind,
-                              message=problems_message(source, analysis),
-                              evidence={**source.describe(), "problems": problems_evidence(analysis)})
+                              message=problems_message(source, analysis) + unless, evidence=evidence)
         elif not offending:
             yield ctx.finding(Status.PASS, resource_id=source.id, resource_type=kind,
                               message=f"{policy_label(source)} has no whole-service, cross-service or "

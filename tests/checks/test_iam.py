@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from fixtures.moto_ext import faults
-from fixtures.moto_ext.iam_root import set_root
+from fixtures.moto_ext.iam_root import ROOT_FEATURES, set_root, set_root_credentials_management
 from fixtures.world import World
 from fixtures.worlds import iam as worlds
 from scanner.models import Finding, Status
@@ -51,6 +51,45 @@ def test_root_password_without_mfa_fails(run_scan):
     assert f.evidence["AccountMFAEnabled"] == 0 and f.evidence["AccountPasswordPresent"] == 1
 
 
+def test_root_password_without_mfa_fails_even_when_organizations_features_are_denied(run_scan):
+    """ListOrganizationsFeatures cannot change this verdict, so it is not asked (a denial would
+    otherwise turn a clear FAIL into an ERROR)."""
+    set_root(ACCOUNT, mfa=False, password_enabled=True)
+    faults.deny("iam:ListOrganizationsFeatures")
+    run = run_scan(["iam_root_mfa_enabled"])
+    f = only(run, "iam_root_mfa_enabled")
+    assert f.status is Status.FAIL and f.resource_id == ROOT and "organizations_features" not in f.evidence
+    assert [c.action for c in run.calls if c.action.startswith("iam:")] == ["iam:GetAccountSummary"]
+
+
+def test_root_credentials_managed_by_organizations_pass_with_that_evidence(run_scan):
+    set_root(ACCOUNT, mfa=False, password_enabled=False)
+    set_root_credentials_management(ACCOUNT, True, organization_id="o-a1b2c3d4e5")
+    run = run_scan(["iam_root_mfa_enabled"])
+    f = only(run, "iam_root_mfa_enabled")
+    assert f.status is Status.PASS and f.resource_id == ROOT
+    assert f.evidence["organizations_features"] == ROOT_FEATURES == ["RootCredentialsManagement", "RootSessions"]
+    assert f.evidence["organization_id"] == "o-a1b2c3d4e5"
+    assert "managed centrally by AWS Organizations (o-a1b2c3d4e5" in f.message
+    assert "iam:ListOrganizationsFeatures" in {c.action for c in run.calls}
+
+
+def test_root_without_credentials_and_central_management_off_says_so(run_scan):
+    set_root(ACCOUNT, mfa=False, password_enabled=False)
+    set_root_credentials_management(ACCOUNT, False, trusted_access=True)
+    f = only(run_scan(["iam_root_mfa_enabled"]), "iam_root_mfa_enabled")
+    assert f.status is Status.PASS and f.evidence["organizations_features"] == []
+    assert "central root credentials management not enabled" in f.message
+
+
+def test_root_without_credentials_denied_organizations_features_is_error(run_scan):
+    """Here the call supplies the evidence of the PASS: its denial is not hidden."""
+    set_root(ACCOUNT, mfa=False, password_enabled=False)
+    faults.deny("iam:ListOrganizationsFeatures")
+    f = only(run_scan(["iam_root_mfa_enabled"]), "iam_root_mfa_enabled")
+    assert_denied(f, "iam:ListOrganizationsFeatures")
+
+
 def test_root_mfa_denied_summary_is_error(run_scan):
     faults.deny("iam:GetAccountSummary")
     assert_denied(only(run_scan(["iam_root_mfa_enabled"]), "iam_root_mfa_enabled"), "iam:GetAccountSummary")
@@ -59,25 +98,25 @@ def test_root_mfa_denied_summary_is_error(run_scan):
 def test_root_hardware_mfa_passes(run_scan):
     set_root(ACCOUNT, mfa=True, mfa_virtual=False)
     f = only(run_scan(["iam_root_hardware_mfa"]), "iam_root_hardware_mfa")
-    assert f.status is Status.PASS and f.evidence["root_virtual_mfa_devices"] == []
+    assert f.status is Status.PASS and f.resource_id == ROOT and f.evidence["root_virtual_mfa_devices"] == []
 
 
 def test_root_virtual_mfa_fails_naming_device(run_scan):
     set_root(ACCOUNT, mfa=True, mfa_virtual=True)
     f = only(run_scan(["iam_root_hardware_mfa"]), "iam_root_hardware_mfa")
-    assert f.status is Status.FAIL and f.evidence["root_virtual_mfa_devices"] == [ROOT_MFA]
+    assert f.status is Status.FAIL and f.resource_id == ROOT and f.evidence["root_virtual_mfa_devices"] == [ROOT_MFA]
 
 
 def test_root_no_mfa_fails_hardware_check(run_scan):
     set_root(ACCOUNT, mfa=False)
     f = only(run_scan(["iam_root_hardware_mfa"]), "iam_root_hardware_mfa")
-    assert f.status is Status.FAIL and f.evidence == {"AccountMFAEnabled": 0}
+    assert f.status is Status.FAIL and f.resource_id == ROOT and f.evidence == {"AccountMFAEnabled": 0}
 
 
 def test_root_without_credentials_hardware_not_applicable(run_scan):
     set_root(ACCOUNT, mfa=False, password_enabled=False)
     f = only(run_scan(["iam_root_hardware_mfa"]), "iam_root_hardware_mfa")
-    assert f.status is Status.NOT_APPLICABLE
+    assert f.status is Status.NOT_APPLICABLE and f.resource_id == ROOT
 
 
 def test_root_hardware_denied_listing_is_error(run_scan):
@@ -85,18 +124,20 @@ def test_root_hardware_denied_listing_is_error(run_scan):
     faults.deny("iam:ListVirtualMFADevices")
     f = only(run_scan(["iam_root_hardware_mfa"]), "iam_root_hardware_mfa")
     assert_denied(f, "iam:ListVirtualMFADevices")
+    assert f.resource_id == ACCOUNT  # the runner's ERROR names the account, not a guessed resource
 
 
 def test_root_access_keys_absent_passes(run_scan):
     set_root(ACCOUNT, mfa=True)
     f = only(run_scan(["iam_root_access_keys_absent"]), "iam_root_access_keys_absent")
-    assert f.status is Status.PASS and f.evidence["credential_report_row"]["access_key_1_active"] == "false"
+    assert f.status is Status.PASS and f.resource_id == ROOT
+    assert f.evidence["credential_report_row"]["access_key_1_active"] == "false"
 
 
 def test_root_active_key_fails(run_scan):
     set_root(ACCOUNT, access_key_2_active=True)
     f = only(run_scan(["iam_root_access_keys_absent"]), "iam_root_access_keys_absent")
-    assert f.status is Status.FAIL and "key 2" in f.message
+    assert f.status is Status.FAIL and f.resource_id == ROOT and "key 2" in f.message
     assert f.evidence["credential_report_row"]["access_key_2_active"] == "true"
 
 
@@ -109,13 +150,13 @@ def test_root_keys_denied_report_is_error(run_scan):
 def test_root_unused_passes(run_scan):
     set_root(ACCOUNT, password_last_used=ago(100))
     f = only(run_scan(["iam_root_not_used_recently"]), "iam_root_not_used_recently")
-    assert f.status is Status.PASS and f.evidence["window_days"] == 30
+    assert f.status is Status.PASS and f.resource_id == ROOT and f.evidence["window_days"] == 30
 
 
 def test_root_used_recently_fails(run_scan):
     set_root(ACCOUNT, password_last_used=ago(3), access_key_1_active=True, access_key_1_last_used=ago(100))
     f = only(run_scan(["iam_root_not_used_recently"]), "iam_root_not_used_recently")
-    assert f.status is Status.FAIL and "password_last_used" in f.message
+    assert f.status is Status.FAIL and f.resource_id == ROOT and "password_last_used" in f.message
     assert "access_key_1_last_used_date" not in f.message
 
 
@@ -181,6 +222,95 @@ def test_unattached_admin_policy_fails_told_apart(run_scan):
     f = only(run_scan(["iam_no_admin_wildcard_policies"]), "iam_no_admin_wildcard_policies", resource_id=arn)
     assert f.status is Status.FAIL and f.evidence["attached"] is False and f.evidence["attached_to"] == []
     assert "unattached" in f.message
+
+
+def test_boundary_only_admin_policy_passes_as_a_limit(run_scan):
+    """A permissions boundary attached to no one grants nothing: it limits the roles it bounds."""
+    world = World()
+    arn = worlds.policy(world, "developer-boundary", worlds.BOUNDARY_DOC)
+    worlds.role(world, "dev-1", boundary=arn)
+    worlds.role(world, "dev-2", boundary=arn)
+    run = run_scan(POLICY_CHECKS)
+    f = only(run, "iam_no_admin_wildcard_policies", resource_id=arn)
+    assert f.status is Status.PASS and f.evidence["used_as_permissions_boundary"] == 2
+    assert "used only as a permissions boundary for 2 principal(s)" in f.message and "limits" in f.message
+    assert "grants nothing until attached" not in f.message
+    assert [s["statement_ref"] for s in f.evidence["admin_statements"]] == ["sid/Ceiling"]
+    broad = only(run, "iam_no_broad_wildcards", resource_id=arn)
+    assert broad.status is Status.PASS and "permissions boundary for 2 principal(s)" in broad.message
+    assert broad.evidence["broad_statements"][0]["statement_ref"] == "sid/Ceiling"
+    assert [f.resource_id for f in run.findings if f.check_id == "iam_no_broad_wildcards"] == [arn]
+
+
+def test_boundary_policy_also_attached_still_fails(run_scan):
+    world = World()
+    arn = worlds.policy(world, "boundary-and-grant", worlds.BOUNDARY_DOC)
+    worlds.role(world, "bounded", boundary=arn)
+    holder = worlds.role(world, "holder", policies=(arn,))
+    f = only(run_scan(["iam_no_admin_wildcard_policies"]), "iam_no_admin_wildcard_policies", resource_id=arn)
+    assert f.status is Status.FAIL and f.evidence["attached_to"] == [holder]
+    assert f.evidence["used_as_permissions_boundary"] == 1
+
+
+def test_every_action_spelt_otherwise_is_admin_and_whole_service(run_scan):
+    world = World()
+    admin = worlds.policy(world, "sneaky-admin", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "*:?*", "Resource": "*"}]})
+    s3 = worlds.policy(world, "sneaky-s3", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:?*", "Resource": "arn:aws:s3:::b/*"}]})
+    run = run_scan(POLICY_CHECKS)
+    assert only(run, "iam_no_admin_wildcard_policies", resource_id=admin).status is Status.FAIL
+    f = only(run, "iam_no_broad_wildcards", resource_id=f"{s3}#statement/1")
+    assert f.status is Status.FAIL and f.evidence["reasons"][0] == {
+        "action": "s3:?*", "reason": "whole_service", "access_levels": ["list", "permissions-management", "read",
+                                                                        "write"]}
+
+
+def test_deny_not_action_narrows_an_allow_all_to_what_it_leaves(run_scan):
+    world = World()
+    arn = worlds.policy(world, "s3-only-really", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "*", "Resource": "*"},
+        {"Effect": "Deny", "NotAction": "s3:*", "Resource": "*"}]})
+    run = run_scan(POLICY_CHECKS)
+    assert only(run, "iam_no_admin_wildcard_policies", resource_id=arn).status is Status.PASS
+    f = only(run, "iam_no_broad_wildcards", resource_id=f"{arn}#statement/1")
+    assert f.status is Status.FAIL and f.evidence["reasons"][0]["reason"] == "whole_service"
+    assert f.evidence["actions_left"] == ["s3:*"] and f.evidence["narrowed_by_deny"] == [
+        {"statement_ref": "statement/2", "part": "actions", "before": ["*"], "after": ["s3:*"]}]
+    assert "what the Deny of statement/2 leaves" in f.message
+
+
+def test_partial_deny_that_cannot_be_subtracted_is_named_and_admin_still_fails(run_scan):
+    arn = worlds.policy(World(), "all-but-iam", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "*", "Resource": "*"}, {"Effect": "Deny", "Action": "iam:*", "Resource": "*"}]})
+    f = only(run_scan(["iam_no_admin_wildcard_policies"]), "iam_no_admin_wildcard_policies", resource_id=arn)
+    assert f.status is Status.FAIL and "before the partial Deny of statement/2, not subtracted" in f.message
+    assert f.evidence["admin_statements"][0]["partly_denied_by"] == ["statement/2"]
+
+
+def test_write_on_every_resource_of_a_service_fails(run_scan):
+    # arn:aws:iam::<account>:* is in the table test only: moto 5.2.5 rejects it at CreatePolicy.
+    arn = worlds.policy(World(), "bucket-killer", {"Version": "2012-10-17", "Statement": [
+        {"Sid": "Delete", "Effect": "Allow", "Action": "s3:DeleteBucket", "Resource": "arn:aws:s3:::*"},
+        {"Sid": "Terminate", "Effect": "Allow", "Action": "ec2:Terminate*", "Resource": "arn:aws:ec2:*:*:*"},
+        {"Sid": "Read", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::*"}]})
+    run = run_scan(["iam_no_broad_wildcards"])
+    reasons = {f.resource_id: f.evidence["reasons"][0]["reason"] for f in run.findings}
+    assert reasons == {f"{arn}#sid/Delete": "mutating_on_all_service_resources",
+                       f"{arn}#sid/Terminate": "mutating_on_all_service_resources"}
+    f = only(run, "iam_no_broad_wildcards", resource_id=f"{arn}#sid/Delete")
+    assert f.status is Status.FAIL and f.evidence["service_wide_resources"] == ["arn:aws:s3:::*"]
+    assert "on arn:aws:s3:::*" in f.message
+
+
+def test_moto_answers_policy_name_in_authorization_details(run_scan):
+    """iam_inventory reads PolicyName with no fallback: moto (extended) must send it, as AWS does."""
+    world = World()
+    arn = worlds.policy(world, "named-policy", worlds.NARROW_DOC, path="/team/")
+    details = world.client("iam").get_account_authorization_details(Filter=["LocalManagedPolicy"])
+    assert [(p["PolicyName"], p["Arn"]) for p in details["Policies"]] == [("named-policy", arn)]
+    f = only(run_scan(["iam_no_admin_wildcard_policies"]), "iam_no_admin_wildcard_policies", resource_id=arn)
+    assert f.status is Status.PASS and f.evidence["policy_name"] == "named-policy"
 
 
 def test_conditional_admin_fails_with_condition_as_evidence(run_scan):
@@ -259,22 +389,48 @@ def test_each_offending_statement_is_its_own_finding(run_scan):
     assert all(f.status is Status.FAIL for f in run.findings)
 
 
-def test_unreadable_statement_is_error_naming_it(run_scan):
+def _unreadable_inline(world: World, statements: list[object]) -> str:
+    """An inline policy whose stored document has unreadable statements: AWS (and moto) reject
+    such a document at write time, so it is placed in moto's store; the checks must not crash."""
     from moto.iam.models import iam_backends
 
-    world = World()
     worlds.user(world, "legacy")
     worlds.inline(world, "user", "legacy", "odd", worlds.S3_ALL_DOC)
-    # AWS (and moto) reject such a document at write time; the analyser must still not crash.
-    bad = {"Version": "2012-10-17", "Statement": [{}, worlds.S3_ALL_DOC["Statement"][0]]}
-    iam_backends[ACCOUNT]["global"].users["legacy"].policies["odd"] = json.dumps(bad)
-    policy_id = f"arn:aws:iam::{ACCOUNT}:user/legacy#inline-policy/odd"
+    document = {"Version": "2012-10-17", "Statement": statements}
+    iam_backends[ACCOUNT]["global"].users["legacy"].policies["odd"] = json.dumps(document)
+    return f"arn:aws:iam::{ACCOUNT}:user/legacy#inline-policy/odd"
+
+
+def test_unreadable_statement_that_may_be_a_deny_is_error_withholding_fails(run_scan):
+    """Statement 1 has no Effect: it might be a Deny removing the readable grants, so neither
+    check asserts a FAIL; the ERROR names what would fail."""
+    policy_id = _unreadable_inline(World(), [{}, worlds.S3_ALL_DOC["Statement"][0], worlds.ADMIN_DOC["Statement"][0]])
     run = run_scan(POLICY_CHECKS)
     admin = only(run, "iam_no_admin_wildcard_policies", resource_id=policy_id)
     assert admin.status is Status.ERROR and "statement/1: statement is empty" in admin.message
+    assert "unless an unreadable statement is a Deny" in admin.message
+    assert admin.evidence["problems"] == [{"statement_ref": "statement/1", "problem": "statement is empty",
+                                           "effect": None}]
+    broad = only(run, "iam_no_broad_wildcards", resource_id=policy_id)
+    assert broad.status is Status.ERROR
+    assert [b["statement_ref"] for b in broad.evidence["broad_unless_denied"]] == ["sid/AllOfS3", "sid/Everything"]
+    assert [(f.check_id, f.status) for f in run.findings] == [
+        ("iam_no_admin_wildcard_policies", Status.ERROR), ("iam_no_broad_wildcards", Status.ERROR)]
+
+
+def test_unreadable_allow_statement_leaves_the_fails_standing_beside_an_error(run_scan):
+    """Statement 1 is an Allow (no Resource): it cannot remove anything, so the admin FAIL of the
+    readable statement stands, and the unreadable statement is an ERROR of its own."""
+    unreadable = {"Effect": "Allow", "Action": "s3:GetObject"}
+    policy_id = _unreadable_inline(World(), [unreadable, worlds.ADMIN_DOC["Statement"][0]])
+    run = run_scan(POLICY_CHECKS)
+    admin = only(run, "iam_no_admin_wildcard_policies", resource_id=policy_id)
+    assert admin.status is Status.FAIL and "Unreadable statements reported apart: statement/1" in admin.message
+    error = only(run, "iam_no_admin_wildcard_policies", resource_id=f"{policy_id}/statement/1")
+    assert error.status is Status.ERROR and "neither of Resource and NotResource" in error.message
+    assert error.evidence["statement_ref"] == "statement/1"
+    assert only(run, "iam_no_broad_wildcards", resource_id=f"{policy_id}/sid/Everything").status is Status.FAIL
     assert only(run, "iam_no_broad_wildcards", resource_id=policy_id).status is Status.ERROR
-    readable = only(run, "iam_no_broad_wildcards", resource_id=f"{policy_id}/sid/AllOfS3")
-    assert readable.status is Status.FAIL
 
 
 # --- credentials (ACCT-002.2, .5) --------------------------------------------------------
