@@ -8,10 +8,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from checks._backup_inventory import INVENTORY_PERMISSIONS, best_rpo, coverage, hours
+from checks._backup_inventory import (
+    CONTINUOUS_POINT,
+    CONTINUOUS_RPO,
+    INVENTORY_PERMISSIONS,
+    DataStore,
+    Protection,
+    coverage,
+    created_at,
+    hours,
+    protection,
+)
 from scanner.analysis.backup_selection import arn_matches
 from scanner.context import CheckContext
 from scanner.gateway import CallFailed
@@ -36,7 +46,9 @@ def backup_plan_coverage(ctx: CheckContext) -> Iterator[Finding]:
     """Backups that depend on someone remembering to take them are missing when needed. Every RDS
     database, EBS volume, EFS file system and DynamoDB table should be assigned to an AWS Backup
     plan, by ARN, resource-type pattern or tags, so new resources are protected automatically.
-    Read replicas are reported not applicable (protected through their source)."""
+    An EBS volume attached to an EC2 instance that a plan selects is protected with the instance
+    (AWS Backup takes the instance's AMI with a snapshot of every attached volume): the evidence
+    names the instance. Read replicas are reported not applicable (protected through their source)."""
     cov = coverage(ctx)
     if not cov.stores:
         yield ctx.finding(
@@ -91,16 +103,21 @@ def backup_plan_coverage(ctx: CheckContext) -> Iterator[Finding]:
     title="Protected data stores have a recent completed recovery point",
     severity=Severity.HIGH,
     criteria=("TEC-001.1",),
-    permissions=(*INVENTORY_PERMISSIONS, "backup:ListRecoveryPointsByResource"),
+    permissions=(*INVENTORY_PERMISSIONS, "backup:ListRecoveryPointsByResource", "dynamodb:DescribeTable"),
     scope=Scope.REGIONAL,
     remediation="Find why the backup jobs fail or do not run (aws backup list-backup-jobs --by-resource-arn "
     "...): the selection's IAM role, the target vault, the rule's start and completion windows.",
 )
 def backup_recent_recovery_points(ctx: CheckContext) -> Iterator[Finding]:
     """A plan that exists but whose jobs fail protects nothing. For each data store assigned to a
-    plan, the newest COMPLETED recovery point must be younger than twice the longest gap between
-    the runs of its most frequent rule (one missed run is tolerated, two are not). A store created
-    within that window and without a recovery point yet passes as not yet due."""
+    plan, its rules are judged by kind. Snapshot rules: the newest COMPLETED snapshot recovery
+    point must be younger than twice the longest gap between the merged runs of those rules (one
+    missed run is tolerated, two are not). Continuous backup rules (RDS, Aurora): a continuous
+    recovery point keeps the CreationDate of its first backup while it rolls forward, so its age
+    says nothing; a COMPLETED continuous recovery point is required instead (AWS names them
+    ``...:recovery-point:continuous:...``). A volume protected through its EC2 instance counts the
+    instance's recovery points. A store created within the window and without a recovery point
+    yet passes as not yet due (a DynamoDB table's creation time is read with DescribeTable)."""
     cov = coverage(ctx)
     protected = [s for s in cov.stores if s.arn in cov.covers]
     if not protected:
@@ -111,46 +128,22 @@ def backup_recent_recovery_points(ctx: CheckContext) -> Iterator[Finding]:
         )
         return
     for store in protected:
-        rpo, rules = best_rpo(store, cov.covers[store.arn])
+        covers = cov.covers[store.arn]
+        guard = protection(store, covers, ctx.now)
+        owners = [store.arn, *sorted({c.via_instance for c in covers if c.via_instance})]
         try:
-            answer = ctx.read("backup", "ListRecoveryPointsByResource", ResourceArn=store.arn)
+            points = [
+                p
+                for owner in owners
+                for p in ctx.read("backup", "ListRecoveryPointsByResource", ResourceArn=owner).get(
+                    "RecoveryPoints", []
+                )
+            ]
+            status, message, evidence = _freshness(ctx, store, guard, points)
         except CallFailed as failure:
             yield ctx.error(failure, resource_id=store.arn, resource_type=store.resource_type)
             continue
-        points = answer.get("RecoveryPoints", [])
-        completed = sorted(
-            (p for p in points if p.get("Status") == "COMPLETED"), key=lambda p: p["CreationDate"]
-        )
-        latest = completed[-1] if completed else None
-        window = None if rpo is None else 2 * rpo
-        age = None if latest is None else ctx.now - latest["CreationDate"]
-        evidence: dict[str, Any] = {
-            "resource": store.name,
-            "rules": rules,
-            "allowed_age_hours": hours(window),
-            "latest_completed": None
-            if latest is None
-            else {
-                "recovery_point": latest["RecoveryPointArn"],
-                "created": latest["CreationDate"].isoformat(),
-                "age_hours": hours(age),
-                "vault": latest.get("BackupVaultName"),
-            },
-            "other_statuses": sorted({str(p.get("Status")) for p in points} - {"COMPLETED"}),
-        }
-
-        young = store.created is not None and window is not None and ctx.now - store.created <= window
-        if window is None:
-            status, message = Status.FAIL, "no rule of its plans recurs on a parsable schedule."
-        elif age is not None and age <= window:
-            status = Status.PASS
-            message = f"latest completed recovery point is {hours(age)} h old (allowed {hours(window)} h)."
-        elif latest is None and young:
-            status = Status.PASS
-            message = f"created less than {hours(window)} h ago; its first backup is not yet due."
-        else:
-            seen = "none completed" if age is None else f"latest is {hours(age)} h old"
-            status, message = Status.FAIL, f"no completed recovery point within {hours(window)} h ({seen})."
+        evidence["recovery_points_of"] = owners
         yield ctx.finding(
             status,
             resource_id=store.arn,
@@ -158,6 +151,73 @@ def backup_recent_recovery_points(ctx: CheckContext) -> Iterator[Finding]:
             message=f"{store.name}: {message}",
             evidence=evidence,
         )
+
+
+def _point(point: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    return {
+        "recovery_point": point["RecoveryPointArn"],
+        "created": point["CreationDate"].isoformat(),
+        "age_hours": hours(now - point["CreationDate"]),
+        "vault": point.get("BackupVaultName"),
+    }
+
+
+def _freshness(
+    ctx: CheckContext, store: DataStore, guard: Protection, points: list[dict[str, Any]]
+) -> tuple[Status, str, dict[str, Any]]:
+    """The verdict of backup_recent_recovery_points for one store. Raises CallFailed."""
+    completed = sorted((p for p in points if p.get("Status") == "COMPLETED"), key=lambda p: p["CreationDate"])
+    snapshots = [p for p in completed if CONTINUOUS_POINT not in p["RecoveryPointArn"]]
+    continuous = [p for p in completed if CONTINUOUS_POINT in p["RecoveryPointArn"]]
+    window = None if guard.snapshot_gap is None else 2 * guard.snapshot_gap
+    latest = snapshots[-1] if snapshots else None
+    evidence: dict[str, Any] = {
+        "resource": store.name,
+        "rules": guard.rules,
+        "allowed_age_hours": hours(window),
+        "latest_completed": None if latest is None else _point(latest, ctx.now),
+        "continuous_backup": None,
+        "other_statuses": sorted({str(p.get("Status")) for p in points} - {"COMPLETED"}),
+    }
+
+    def young(limit: timedelta | None) -> bool:
+        created = created_at(ctx, store) if limit is not None else None
+        return created is not None and limit is not None and ctx.now - created <= limit
+
+    verdicts: list[tuple[bool, str]] = []
+    if window is not None:
+        age = None if latest is None else ctx.now - latest["CreationDate"]
+        if age is not None and age <= window:
+            text = f"latest completed recovery point is {hours(age)} h old (allowed {hours(window)} h)"
+            verdicts.append((True, text))
+        elif latest is None and young(window):
+            verdicts.append((True, f"created less than {hours(window)} h ago; its first backup is not yet due"))
+        else:
+            seen = "none completed" if age is None else f"latest is {hours(age)} h old"
+            verdicts.append((False, f"no completed recovery point within {hours(window)} h ({seen})"))
+    if guard.continuous_rules:
+        grace = None if guard.continuous_gap is None else 2 * guard.continuous_gap
+        evidence["continuous_backup"] = {
+            "rules": guard.continuous_rules,
+            "completed_point": None if not continuous else _point(continuous[-1], ctx.now),
+            "judged": "a continuous recovery point keeps the CreationDate of its first backup while it rolls "
+            "forward: its status is judged (COMPLETED required), not its age",
+        }
+        # Grace only before any continuous point exists: one that is there but not COMPLETED
+        # (e.g. STOPPED) has run and is not protecting.
+        others = sorted({str(p.get("Status")) for p in points if CONTINUOUS_POINT in p["RecoveryPointArn"]})
+        if continuous:
+            point = continuous[-1]["RecoveryPointArn"]
+            verdicts.append((True, f"continuous backup recovery point {point} is COMPLETED"))
+        elif not others and young(grace):
+            verdicts.append((True, f"created less than {hours(grace)} h ago; its continuous backup is not yet due"))
+        else:
+            seen = f" (continuous point status {', '.join(others)})" if others else ""
+            verdicts.append((False, f"no COMPLETED continuous backup recovery point{seen}"))
+    if not verdicts:
+        return Status.FAIL, "no rule of its plans recurs on a parsable, current schedule.", evidence
+    status = Status.PASS if all(ok for ok, _ in verdicts) else Status.FAIL
+    return status, "; ".join(text for _, text in verdicts) + ".", evidence
 
 
 DELETE_ACTIONS = (
@@ -300,18 +360,30 @@ def _job(job: Mapping[str, Any]) -> dict[str, Any]:
     title="Restores are tested",
     severity=Severity.MEDIUM,
     criteria=("TEC-001.2",),
-    permissions=("backup:ListRestoreTestingPlans", "backup:ListRestoreJobs"),
+    permissions=(
+        "backup:ListRestoreTestingPlans",
+        "backup:ListRestoreTestingSelections",
+        "backup:ListRestoreJobs",
+    ),
     scope=Scope.REGIONAL,
-    remediation="Create an AWS Backup restore testing plan (aws backup create-restore-testing-plan) or "
-    "restore a recovery point and validate it at least every 90 days.",
+    remediation="Create an AWS Backup restore testing plan with at least one restore testing selection "
+    "(aws backup create-restore-testing-plan, create-restore-testing-selection) or restore a recovery point "
+    "and validate it at least every 90 days.",
 )
 def backup_restore_tested(ctx: CheckContext) -> Iterator[Finding]:
     """A backup never restored is a hope, not a recovery process. The region passes when an AWS
-    Backup restore testing plan exists, or a restore job completed in the last 90 days (setting
-    ``restore_test_days``). Restores done outside AWS Backup (e.g. RDS point-in-time restores by
-    hand) are not seen here and need manual evidence."""
+    Backup restore testing plan with at least one restore testing selection exists (a plan that
+    selects nothing restores nothing: it does not count, and the message names it), or a restore
+    job completed in the last 90 days (setting ``restore_test_days``). Restores done outside AWS
+    Backup (e.g. RDS point-in-time restores by hand) are not seen here and need manual evidence."""
     days = int(ctx.setting("restore_test_days", 90))
     plans = ctx.read("backup", "ListRestoreTestingPlans").get("RestoreTestingPlans", [])
+    selections = {
+        str(p["RestoreTestingPlanName"]): ctx.read(
+            "backup", "ListRestoreTestingSelections", RestoreTestingPlanName=p["RestoreTestingPlanName"]
+        ).get("RestoreTestingSelections", [])
+        for p in plans
+    }
     restores = completed_restores(ctx, days)
     evidence = {
         "restore_testing_plans": [
@@ -319,6 +391,10 @@ def backup_restore_tested(ctx: CheckContext) -> Iterator[Finding]:
                 "name": p.get("RestoreTestingPlanName"),
                 "arn": p.get("RestoreTestingPlanArn"),
                 "schedule": p.get("ScheduleExpression"),
+                "selections": [
+                    {"name": sel.get("RestoreTestingSelectionName"), "resource_type": sel.get("ProtectedResourceType")}
+                    for sel in selections[str(p["RestoreTestingPlanName"])]
+                ],
             }
             for p in plans
         ],
@@ -326,16 +402,28 @@ def backup_restore_tested(ctx: CheckContext) -> Iterator[Finding]:
         "completed_restores_count": len(restores),
         "window_days": days,
     }
-    if plans:
-        names = ", ".join(str(p.get("RestoreTestingPlanName")) for p in plans)
-        yield ctx.finding(Status.PASS, message=f"Restore testing plan(s): {names}.", evidence=evidence)
+    selecting = [name for name, chosen in selections.items() if chosen]
+    empty = [name for name, chosen in selections.items() if not chosen]
+    idle = f"restore testing plan(s) {', '.join(empty)} select nothing" if empty else ""
+    if selecting:
+        names = ", ".join(f"{n} ({len(selections[n])} selection(s))" for n in selecting)
+        note = f"; {idle}" if idle else ""
+        yield ctx.finding(Status.PASS, message=f"Restore testing plan(s): {names}{note}.", evidence=evidence)
     elif restores:
         latest = restores[0]
+        note = f" ({idle})" if idle else ""
         yield ctx.finding(
             Status.PASS,
             evidence=evidence,
             message=f"{len(restores)} restore job(s) completed in the "
-            f"last {days} days, latest {latest['RestoreJobId']} on {latest['CompletionDate']:%Y-%m-%d}.",
+            f"last {days} days, latest {latest['RestoreJobId']} on {latest['CompletionDate']:%Y-%m-%d}{note}.",
+        )
+    elif empty:
+        yield ctx.finding(
+            Status.FAIL,
+            evidence=evidence,
+            message=f"{idle[0].upper()}{idle[1:]} (no restore testing selection, so they restore nothing) "
+            f"and no restore job completed in the last {days} days.",
         )
     else:
         yield ctx.finding(
@@ -345,12 +433,41 @@ def backup_restore_tested(ctx: CheckContext) -> Iterator[Finding]:
         )
 
 
+def native_pitr(ctx: CheckContext, store: DataStore) -> str | None:
+    """The store's own point-in-time restore, outside AWS Backup, or None. RDS and Aurora with
+    automated backups (retention > 0) restore to any second of the retention period, their
+    transaction logs reaching S3 every 5 minutes
+    (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PIT.html); DynamoDB
+    point-in-time recovery restores to any second of its recovery period, read with
+    DescribeContinuousBackups (the parameters of checks/dynamodb.py, one cached call).
+    Raises CallFailed."""
+    if store.backup_type in ("RDS", "Aurora") and store.retention_days:
+        return (
+            f"{store.backup_type} automated backups kept {store.retention_days} day(s): point-in-time "
+            "restore, transaction logs uploaded every 5 minutes"
+        )
+    if store.backup_type == "DynamoDB":
+        answer = ctx.read("dynamodb", "DescribeContinuousBackups", TableName=store.name)
+        pitr = answer.get("ContinuousBackupsDescription", {}).get("PointInTimeRecoveryDescription", {})
+        if pitr.get("PointInTimeRecoveryStatus") == "ENABLED":
+            period = pitr.get("RecoveryPeriodInDays")
+            within = f", recovery period {period} days" if period else ""
+            return f"DynamoDB point-in-time recovery enabled{within}: restore to any second, ~5 minutes behind"
+    return None
+
+
+def _rpo_figures(achievable: timedelta | None, observed: timedelta | None) -> str:
+    rpo = "unknown" if achievable is None else f"{hours(achievable)} h"
+    rto = "never measured" if observed is None else f"{hours(observed)} h"
+    return f"achievable RPO {rpo}, slowest restore {rto}"
+
+
 @check(
     id="backup_rpo_rto_targets",
     title="Declared RPO and RTO targets are met by backup schedules and observed restores",
     severity=Severity.MEDIUM,
     criteria=("REL-002.1", "TEC-001.3"),
-    permissions=(*INVENTORY_PERMISSIONS, "backup:ListRestoreJobs"),
+    permissions=(*INVENTORY_PERMISSIONS, "dynamodb:DescribeContinuousBackups", "backup:ListRestoreJobs"),
     scope=Scope.REGIONAL,
     remediation="Declare the targets (govscan --set rpo_hours=N --set rto_hours=N, or the accounts file), "
     "make the backup rules at least that frequent, and validate the RTO with a timed restore "
@@ -358,50 +475,85 @@ def backup_restore_tested(ctx: CheckContext) -> Iterator[Finding]:
 )
 def backup_rpo_rto_targets(ctx: CheckContext) -> Iterator[Finding]:
     """REL-002.1 asks for RTO and RPO targets and TEC-001.3 for their validation. The achievable
-    RPO of a data store is the longest gap between its most frequent rule's runs (about 5 minutes
-    with continuous backup); the region's is the worst over its protected stores. The observed RTO
-    is the longest restore job (CompletionDate - CreationDate) completed in the last 365 days.
-    Without declared targets (settings ``rpo_hours``/``rto_hours``) the finding FAILs, showing
-    the achievable figures: the criterion requires declared targets, and NOT_APPLICABLE would hide
-    the gap. A declared RTO with no completed restore to measure also FAILs (not validated)."""
+    RPO of a data store is the best of: AWS Backup continuous backup (about 5 minutes); the
+    longest gap between the merged runs of every snapshot rule of every plan covering it, plus
+    the largest start window of those rules (a job may start that late; AWS's default is 8
+    hours); the store's own point-in-time restore (RDS automated backups with a retention, DynamoDB
+    point-in-time recovery: about 5 minutes). The region's RPO is the worst over its data stores;
+    read replicas that no plan covers are left out (protected through their source). The
+    observed RTO is the longest restore job (CompletionDate - CreationDate) completed in the last
+    365 days. Without declared targets (settings ``rpo_hours``/``rto_hours``) the finding FAILs,
+    showing the achievable figures: the criterion requires declared targets, and NOT_APPLICABLE
+    would hide the gap. A declared RTO with no completed restore to measure also FAILs (not
+    validated). A region without any data store is NOT_APPLICABLE."""
     target_rpo, target_rto = ctx.setting("rpo_hours", None), ctx.setting("rto_hours", None)
     cov = coverage(ctx)
-    per_store = {s.name: best_rpo(s, cov.covers[s.arn])[0] for s in cov.stores if s.arn in cov.covers}
-    unprotected = sorted(s.name for s in cov.stores if s.arn not in cov.covers)
-    unbounded = sorted(name for name, v in per_store.items() if v is None)
-    known = [v for v in per_store.values() if v is not None]
+    replicas = [s for s in cov.stores if s.replica_of and s.arn not in cov.covers]
+    stores = [s for s in cov.stores if s not in replicas]
+    if not stores:
+        yield ctx.finding(
+            Status.NOT_APPLICABLE,
+            message="No RDS, EBS, EFS or DynamoDB data store in this region"
+            f"{' other than read replicas' if replicas else ''}: no RPO or RTO to validate here.",
+            evidence={"read_replicas_excluded": [s.arn for s in replicas]},
+        )
+        return
+    per_store: dict[str, dict[str, Any]] = {}
+    rpo_of: dict[str, timedelta | None] = {}
+    for store in stores:
+        covers = cov.covers.get(store.arn)
+        guard = protection(store, covers, ctx.now) if covers else None
+        rpo = guard.rpo if guard else None
+        basis = guard.basis if guard else "in no backup plan"
+        if rpo is None or rpo > CONTINUOUS_RPO:
+            native = native_pitr(ctx, store)
+            if native:
+                rpo, basis = CONTINUOUS_RPO, native
+        rpo_of[store.arn] = rpo
+        per_store[store.arn] = {
+            "resource": store.label,
+            "rpo_hours": hours(rpo),
+            "basis": basis,
+            "until": guard.until.isoformat() if guard and guard.until and rpo != CONTINUOUS_RPO else None,
+        }
+    without = [s for s in stores if rpo_of[s.arn] is None]
+    unprotected = [s for s in without if s.arn not in cov.covers]
+    unbounded = [s for s in without if s.arn in cov.covers]
     # Any data store without a recurring backup has no RPO at all: the region's figure is unknown.
-    achievable = max(known) if known and not unprotected and not unbounded else None
+    known = [v for v in rpo_of.values() if v is not None]
+    achievable = max(known) if known and not without else None
     restores = completed_restores(ctx, 365)
     slowest = max(restores, key=lambda j: j["CompletionDate"] - j["CreationDate"], default=None)
     observed = None if slowest is None else slowest["CompletionDate"] - slowest["CreationDate"]
+    ending = sorted(str(e["until"]) for e in per_store.values() if e["until"])
     evidence = {
         "declared": {"rpo_hours": target_rpo, "rto_hours": target_rto},
         "achievable_rpo_hours": hours(achievable),
-        "rpo_by_data_store_hours": {name: hours(v) for name, v in sorted(per_store.items())},
-        "unprotected_data_stores": unprotected,
-        "data_stores_without_recurring_schedule": unbounded,
+        "rpo_by_data_store_hours": {arn: entry["rpo_hours"] for arn, entry in sorted(per_store.items())},
+        "data_stores": dict(sorted(per_store.items())),
+        "unprotected_data_stores": [s.arn for s in unprotected],
+        "data_stores_without_recurring_schedule": [s.arn for s in unbounded],
+        "read_replicas_excluded": [s.arn for s in replicas],
         "observed_rto_hours": hours(observed),
         "slowest_restore": None if slowest is None else _job(slowest),
         "restores_measured": len(restores),
     }
-    figures = (
-        f"achievable RPO {hours(achievable) if achievable else 'unknown'} h, "
-        f"slowest restore {hours(observed) if observed else 'never measured'} h"
-    )
+    figures = _rpo_figures(achievable, observed)
+    if ending:
+        figures += f"; backup schedules end on {ending[0]}"
     problems: list[str] = []
     if target_rpo is None or target_rto is None:
         missing = " and ".join(n for n, v in (("RPO", target_rpo), ("RTO", target_rto)) if v is None)
         problems.append(f"no {missing} target declared (REL-002.1 requires declared targets)")
-    if target_rpo is not None and cov.stores:
+    if target_rpo is not None:
         if achievable is None:
-            without = [*unprotected, *unbounded]
-            problems.append(
-                f"{len(without)} data store(s) have no recurring backup ({', '.join(without[:5])}), "
-                "so no RPO can be met"
-            )
+            names = ", ".join(s.label for s in without[:5])
+            problems.append(f"{len(without)} data store(s) have no recurring backup ({names}), so no RPO can be met")
         elif achievable > timedelta(hours=float(target_rpo)):
-            problems.append(f"backups run up to {hours(achievable)} h apart, above the {target_rpo} h RPO")
+            problems.append(
+                f"backups can be up to {hours(achievable)} h apart (schedule gap plus start window), "
+                f"above the {target_rpo} h RPO"
+            )
     if target_rto is not None:
         if observed is None:
             problems.append("no completed restore in 365 days validates the RTO")
