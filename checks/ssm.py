@@ -34,6 +34,9 @@ PLATFORMS = (
 )
 
 
+MAX_LISTED_INSTANCES = 50
+
+
 def running_instances(ctx: CheckContext) -> list[dict[str, Any]]:
     reservations = ctx.read("ec2", "DescribeInstances").get("Reservations", [])
     instances = [i for r in reservations for i in r.get("Instances", [])]
@@ -43,6 +46,26 @@ def running_instances(ctx: CheckContext) -> list[dict[str, Any]]:
 def managed_instances(ctx: CheckContext) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = ctx.read("ssm", "DescribeInstanceInformation").get("InstanceInformationList", [])
     return found
+
+
+def no_managed_instance(ctx: CheckContext, consequence: str) -> Finding:
+    """No SSM managed instance in the region: nothing to judge only if nothing runs either.
+
+    Running instances that Systems Manager does not manage are not patched by it at all, so the
+    patching criteria are not met there (a NOT_APPLICABLE would roll up as met)."""
+    running = sorted(i["InstanceId"] for i in running_instances(ctx))
+    if not running:
+        return ctx.finding(
+            Status.NOT_APPLICABLE,
+            evidence={"running_instances": []},
+            message="No running EC2 instance and no SSM managed instance in this region: nothing to patch.",
+        )
+    return ctx.finding(
+        Status.FAIL,
+        evidence={"running_instances": running[:MAX_LISTED_INSTANCES], "running_count": len(running)},
+        message=f"{len(running)} running EC2 instance(s) but none managed by Systems Manager: {consequence} "
+        "(see ssm_instances_managed).",
+    )
 
 
 def instance_arn(ctx: CheckContext, instance_id: str) -> tuple[str, str]:
@@ -139,11 +162,7 @@ def ssm_patch_baseline(ctx: CheckContext) -> Iterator[Finding]:
     default baselines have approval rules and pass; the evidence says which baseline is in force."""
     managed = managed_instances(ctx)
     if not managed:
-        yield ctx.finding(
-            Status.NOT_APPLICABLE,
-            evidence={},
-            message="No SSM managed instance in this region (see ssm_instances_managed).",
-        )
+        yield no_managed_instance(ctx, "no patch baseline applies to them")
         return
     groups = instance_patch_groups(ctx)
     registered = {
@@ -427,14 +446,11 @@ def ssm_patch_schedule(ctx: CheckContext) -> Iterator[Finding]:
     by instance id, ``tag:<key>`` and ``tag-key`` (EC2 tags) are resolved; resource-group targets,
     and tag targets for hybrid (``mi-``) instances, are not: instances only they might reach are
     listed as not shown targeted, without failing the check. A region without managed instances
-    has nothing to patch: NOT_APPLICABLE (ssm_instances_managed covers unmanaged instances)."""
+    has nothing to patch: NOT_APPLICABLE if no EC2 instance runs there either, else FAIL (running
+    instances Systems Manager does not manage are patched by no schedule)."""
     managed = sorted(i["InstanceId"] for i in managed_instances(ctx))
     if not managed:
-        yield ctx.finding(
-            Status.NOT_APPLICABLE,
-            evidence={},
-            message="No SSM managed instance in this region: nothing to patch (see ssm_instances_managed).",
-        )
+        yield no_managed_instance(ctx, "no patch schedule reaches them")
         return
     resolver = TargetResolver(ctx, managed)
     schedules = [*_window_schedules(ctx, resolver), *_association_schedules(ctx, resolver)]
@@ -484,7 +500,7 @@ def ssm_patch_schedule(ctx: CheckContext) -> Iterator[Finding]:
     title="Managed instances report patch compliance COMPLIANT",
     severity=Severity.HIGH,
     criteria=("TEC-003.2",),
-    permissions=("ssm:DescribeInstanceInformation", "ssm:DescribeInstancePatchStates"),
+    permissions=("ec2:DescribeInstances", "ssm:DescribeInstanceInformation", "ssm:DescribeInstancePatchStates"),
     scope=Scope.REGIONAL,
     remediation="Install the missing patches (AWS-RunPatchBaseline Operation=Install), reboot instances with "
     "patches pending reboot, remove installed patches the baseline rejects (or review the rejection), and make "
@@ -500,11 +516,7 @@ def ssm_patch_compliance(ctx: CheckContext) -> Iterator[Finding]:
     (default 30), fails: old data proves nothing about today."""
     managed = managed_instances(ctx)
     if not managed:
-        yield ctx.finding(
-            Status.NOT_APPLICABLE,
-            evidence={},
-            message="No SSM managed instance in this region (see ssm_instances_managed).",
-        )
+        yield no_managed_instance(ctx, "none reports its patch compliance")
         return
     max_age = timedelta(days=int(ctx.setting("patch_report_max_age_days", 30)))
     ids = sorted(i["InstanceId"] for i in managed)

@@ -187,7 +187,7 @@ def test_one_time_window_does_not_count_and_empty_region_is_not_applicable(run_s
     assert f.evidence["untargeted_instances"] == [instance]
     assert "runs once" in f.message and window in f.message
     eu = only(run, "ssm_patch_schedule", region=EU)  # no managed instance there: nothing to patch
-    assert eu.status is Status.NOT_APPLICABLE and "No SSM managed instance" in eu.message
+    assert eu.status is Status.NOT_APPLICABLE and "no SSM managed instance" in eu.message
 
 
 def test_disabled_or_ended_window_does_not_count(run_scan):
@@ -324,3 +324,13 @@ def test_denied_list_documents_is_error(run_scan):
     f = only(run_scan(["ssm_runbooks"], regions=[US, EU]), "ssm_runbooks")
     assert f.status is Status.ERROR and f.evidence["action"] == "ssm:ListDocuments" and f.evidence["region"] == EU
     assert f.evidence["error_code"] == "AccessDeniedException"
+
+
+@pytest.mark.parametrize("check_id", ["ssm_patch_baseline", "ssm_patch_schedule", "ssm_patch_compliance"])
+def test_running_instances_none_managed_fail_the_patching_checks(run_scan, check_id):
+    """Not NOT_APPLICABLE: that would roll up as met while nothing patches the running servers."""
+    world = World()
+    unmanaged = worlds.instance(world, US)
+    f = only(run_scan([check_id]), check_id)
+    assert f.status is Status.FAIL and f.resource_id == "123456789012"
+    assert f.evidence["running_instances"] == [unmanaged] and "none managed by Systems Manager" in f.message
