@@ -703,7 +703,7 @@ def verify_command(bundle: Path) -> None:
     Exit codes:
       0  intact: prints the seal to compare with the one the partner sent
       1  changed: names each file (or the zip structure) that differs
-      2  not readable as a bundle (missing file, not a zip archive)
+      2  not readable as a bundle (missing file, not a zip, or a zip govscan never wrote)
     """
     from scanner.bundle import BundleUnreadable, verify_bundle
 
@@ -923,7 +923,10 @@ def history_command(label: str | None, fmt: str, store_path: Path | None) -> Non
     from scanner.history import HistoryError, Store, format_runs
 
     try:
-        runs = Store(store_path).runs(label)
+        store = Store(store_path, create=False)  # reading never creates a database
+        if label:
+            store.require([label])
+        runs = store.runs(label)
     except HistoryError as exc:
         click.echo(f"govscan: {exc}", err=True)
         sys.exit(EXIT_USAGE)
@@ -971,7 +974,9 @@ def diff_command(old: str, new: str, label: str | None, fail_on: str, fmt: str, 
     OLD and NEW are stored scan ids (a unique prefix will do), scan document files, or
     `previous` / `latest` of an account (--account; `previous` is the complete run before NEW).
     Kinds: regression (PASS or N/A -> FAIL), new FAIL (a new resource, or was ERROR), resolved
-    (FAIL -> PASS/N/A, or gone with its resource), newly ERROR; and control status changes.
+    (FAIL -> PASS/N/A, or gone with its resource), newly ERROR, not evaluated (FAIL before, no
+    verdict now: the check erred or did not run, so it is not counted as resolved); and
+    control status changes.
 
     \b
     Examples:
@@ -992,7 +997,7 @@ def diff_command(old: str, new: str, label: str | None, fail_on: str, fmt: str, 
     kinds = set(_split([fail_on])) - {"none"}
     if not kinds <= set(FAIL_ON_KINDS):
         raise click.UsageError(f"--fail-on takes {', '.join(FAIL_ON_KINDS)} or none; got {fail_on!r}")
-    store = Store(store_path)
+    store = Store(store_path, create=False)
     try:
         newer = resolve_run(new, store, label)
         older = resolve_run(old, store, label, relative_to=newer)
@@ -1039,13 +1044,10 @@ def status_command(labels: tuple[str, ...], window_start: Any, as_of: Any, store
     from scanner.diff import control_states, format_portfolio, format_status, window
     from scanner.history import HistoryError, Store
 
-    store = Store(store_path)
+    store = Store(store_path, create=False)
     try:
-        known = store.labels()
-        chosen = list(labels) or known
-        unknown = [lbl for lbl in chosen if not store.runs(lbl)]
-        if unknown:
-            raise click.UsageError(f"no stored runs of {', '.join(unknown)} (stored: {', '.join(known) or 'none'})")
+        chosen = list(labels) or store.labels()
+        store.require(chosen)
         if not chosen:
             click.echo(f"No runs stored in {store.path}.")
             return
@@ -1087,7 +1089,8 @@ def demo_command(out_dir: Path, fast: bool) -> None:
     (a web shop, a clinic, an accountancy, a logistics API; each meets some controls and has
     gaps), writes DIR/accounts.toml and runs `govscan scan --config DIR/accounts.toml
     --endpoint-url ...` on it: every account is reached by assuming its read-only role with its
-    external id. It scans twice (an earlier scan standing in for last month's, then today's), with a regression and a fix in between, so
+    external id. It scans twice (an earlier scan standing in for last month's, then today's),
+    with a regression and a fix in between, so
     that `govscan diff` and `govscan status` have a history to show. AWS is never contacted:
     the demo runs on fake credentials, set for this process only.
 

@@ -82,10 +82,9 @@ def test_three_accounts_one_unreachable(aws: None, tmp_path: Path, monkeypatch: 
     out = tmp_path / "evidence"
     result = portfolio_scan(accounts_file(tmp_path, legacy=True), out, "--fail-on", "none")
     assert result.exit_code == 3, result.output  # documented: any account unreachable
-    assert (
-        f"legacy: UNREACHABLE: Could not assume {role(LEGACY)}: AccessDenied. Check the role's trust policy"
-        in result.output
-    )
+    assert f"legacy: UNREACHABLE: Could not assume {role(LEGACY)}: AccessDenied (" in result.output
+    assert "The role's trust policy did not admit these credentials" in result.output
+    assert "external_id in the accounts file" in result.output
     assert "Portfolio: 2 of 3 account(s) scanned; unreachable: legacy" in result.output
     written = sorted(p.name for p in out.glob("*.json"))
     assert written == ["clinic.json", "retail.json"]
@@ -212,15 +211,21 @@ def test_single_account_scans_are_stored_and_compared(aws: None, tmp_path: Path)
         assert db.execute("SELECT count(*) FROM runs").fetchone()[0] == 2
 
 
-def test_diff_and_status_report_unknown_runs_as_usage_errors(aws: None, tmp_path: Path) -> None:
-    store = str(tmp_path / "empty.sqlite")
-    missing = govscan("diff", "previous", "latest", "--account", "nobody", "--store", store)
-    assert missing.exit_code == 2
-    assert "no complete run of 'nobody'" in missing.output
-    assert govscan("diff", "a", "b", "--fail-on", "bogus", "--store", store).exit_code == 2
-    assert govscan("status", "--store", store).output.startswith("No runs stored in")
-    assert govscan("status", "--account", "nobody", "--store", store).exit_code == 2
-    assert govscan("history", "--store", store).output == "No runs stored.\n"
+def test_reading_commands_never_create_a_store_and_name_unknown_labels(aws: None, tmp_path: Path) -> None:
+    store = tmp_path / "typo.sqlite"
+    for args in (["diff", "previous", "latest", "--account", "nobody"], ["status"], ["history"]):
+        result = govscan(*args, "--store", str(store))
+        assert result.exit_code == 2, result.output
+        assert f"no history at {store}" in result.output
+    assert govscan("diff", "a", "b", "--fail-on", "bogus", "--store", str(store)).exit_code == 2
+    assert not store.exists(), "a read-only command created the database"
+    # With a store that exists: an unknown label is an error naming the stored ones.
+    portfolio_scan(accounts_file(tmp_path), tmp_path / "out", "--store", str(store), "--fail-on", "none")
+    for args in (["history", "--account", "nobody"], ["status", "--account", "nobody"]):
+        result = govscan(*args, "--store", str(store))
+        assert result.exit_code == 2 and "no stored runs of nobody" in result.output and "clinic" in result.output
+    missing = govscan("diff", "previous", "latest", "--account", "nobody", "--store", str(store))
+    assert missing.exit_code == 2 and "no complete run of 'nobody'" in missing.output
 
 
 def test_a_crash_in_one_account_does_not_stop_the_others(
