@@ -884,6 +884,7 @@ def _scan_portfolio(
         _publish(docs, out_dir, formats, notes_dir or config.notes_dir, bundle_path, quiet=quiet)
     unreachable = [r.account.label for r in results if r.unreachable]
     failed = [r.account.label for r in results if r.failure]
+    _warn_stale_outputs(out_dir, [*unreachable, *failed], matrix_written=len(docs) > 1 and bool(formats))
     tripped = False
     for result in results:
         if result.document is None:
@@ -906,6 +907,23 @@ def _scan_portfolio(
     if unreachable:
         sys.exit(EXIT_UNREACHABLE)
     sys.exit(EXIT_FINDINGS if failed or tripped else EXIT_OK)
+
+
+def _warn_stale_outputs(out_dir: Path, not_scanned: Sequence[str], *, matrix_written: bool) -> None:
+    """Files in --out that this run did not write but a reader would take for its results."""
+    stale = [
+        path.name
+        for label in not_scanned
+        for path in sorted(out_dir.glob(f"{label}.json")) + sorted(out_dir.glob(f"appendix-{label}.*"))
+    ]
+    if not matrix_written:
+        stale += [path.name for path in sorted(out_dir.glob("matrix.*"))]
+    if stale:
+        click.echo(
+            f"govscan: warning: {out_dir} still holds files from an earlier run that this run did not "
+            f"write: {', '.join(stale)}. Move them away before reading or sending the evidence.",
+            err=True,
+        )
 
 
 @main.command("history")

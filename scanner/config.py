@@ -444,7 +444,7 @@ def _syntax_issue(path: Path, text: str, exc: tomllib.TOMLDecodeError) -> Config
 def load_accounts(path: Path) -> PortfolioConfig:
     """Parse and validate an accounts file; every mistake is reported in one :class:`ConfigError`."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a BOM (Windows editors) is not TOML syntax
     except FileNotFoundError as exc:
         raise ConfigError([ConfigIssue(str(path), None, "", "no such file")]) from exc
     except (OSError, UnicodeDecodeError) as exc:

@@ -246,3 +246,24 @@ def test_a_crash_in_one_account_does_not_stop_the_others(
     assert "retail: FAILED (a govscan defect, see the log): RuntimeError: boom" in result.output
     assert sorted(p.name for p in (tmp_path / "out").glob("*.json")) == ["clinic.json"]
     assert "Portfolio: 1 of 2 account(s) scanned; failed: retail" in result.output
+
+
+def test_files_left_from_an_earlier_run_are_named(aws: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import scanner.portfolio as portfolio
+
+    out = tmp_path / "out"
+    config = accounts_file(tmp_path)
+    first = portfolio_scan(config, out, "--fail-on", "none", "--format", "md")
+    assert first.exit_code == 0, first.output
+    assert "earlier run" not in first.output
+    real_scan = portfolio.scan
+
+    def scan(connection, checks, catalog, options, **kwargs):  # type: ignore[no-untyped-def]
+        if options.label == "retail":
+            raise RuntimeError("boom")
+        return real_scan(connection, checks, catalog, options, **kwargs)
+
+    monkeypatch.setattr(portfolio, "scan", scan)
+    second = portfolio_scan(config, out, "--fail-on", "none", "--format", "md")
+    assert "still holds files from an earlier run that this run did not write: " in second.output
+    assert "retail.json, appendix-retail.md, matrix.md" in second.output

@@ -300,3 +300,9 @@ x = 1
     assert lines[("accounts", "clinic-1")] == 6
     assert lines[("accounts", "clinic-1", "role_arn")] == 7
     assert lines[("accounts", "b", "settings", "x")] == 9
+
+
+def test_a_byte_order_mark_is_not_a_syntax_error(tmp_path: Path) -> None:
+    path = tmp_path / "accounts.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + f'[accounts.clinic]\nrole_arn = "{GOOD_ROLE}"\nexternal_id = "x1"\n'.encode())
+    assert [a.label for a in load_accounts(path).accounts] == ["clinic"]
