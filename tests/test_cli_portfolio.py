@@ -63,6 +63,20 @@ def portfolio_scan(config: Path, out: Path, *extra: str) -> Result:
     return govscan("scan", "--config", str(config), "--out", str(out), "--checks", CHECKS, "-q", *extra)
 
 
+def crash_scans_of(label: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the scan of one account crash (a govscan defect), the others run normally."""
+    import scanner.portfolio as portfolio
+
+    real_scan = portfolio.scan
+
+    def scan(connection, checks, catalog, options, **kwargs):  # type: ignore[no-untyped-def]
+        if options.label == label:
+            raise RuntimeError("boom")
+        return real_scan(connection, checks, catalog, options, **kwargs)
+
+    monkeypatch.setattr(portfolio, "scan", scan)
+
+
 def legacy_profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A source profile whose credentials belong to another partner account, where AssumeRole is denied."""
     iam = World(PARTNER_ELSEWHERE).client("iam")
@@ -231,16 +245,7 @@ def test_reading_commands_never_create_a_store_and_name_unknown_labels(aws: None
 def test_a_crash_in_one_account_does_not_stop_the_others(
     aws: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import scanner.portfolio as portfolio
-
-    real_scan = portfolio.scan
-
-    def scan(connection, checks, catalog, options, **kwargs):  # type: ignore[no-untyped-def]
-        if options.label == "retail":
-            raise RuntimeError("boom")
-        return real_scan(connection, checks, catalog, options, **kwargs)
-
-    monkeypatch.setattr(portfolio, "scan", scan)
+    crash_scans_of("retail", monkeypatch)
     result = portfolio_scan(accounts_file(tmp_path), tmp_path / "out", "--fail-on", "none")
     assert result.exit_code == 1, result.output
     assert "retail: FAILED (a govscan defect, see the log): RuntimeError: boom" in result.output
@@ -249,21 +254,12 @@ def test_a_crash_in_one_account_does_not_stop_the_others(
 
 
 def test_files_left_from_an_earlier_run_are_named(aws: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import scanner.portfolio as portfolio
-
     out = tmp_path / "out"
     config = accounts_file(tmp_path)
     first = portfolio_scan(config, out, "--fail-on", "none", "--format", "md")
     assert first.exit_code == 0, first.output
     assert "earlier run" not in first.output
-    real_scan = portfolio.scan
-
-    def scan(connection, checks, catalog, options, **kwargs):  # type: ignore[no-untyped-def]
-        if options.label == "retail":
-            raise RuntimeError("boom")
-        return real_scan(connection, checks, catalog, options, **kwargs)
-
-    monkeypatch.setattr(portfolio, "scan", scan)
+    crash_scans_of("retail", monkeypatch)
     second = portfolio_scan(config, out, "--fail-on", "none", "--format", "md")
     assert "still holds files from an earlier run that this run did not write: " in second.output
     assert "retail.json, appendix-retail.md, matrix.md" in second.output
