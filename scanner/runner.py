@@ -206,12 +206,20 @@ def scan(
             if options.stop is not None and options.stop.is_set():
                 raise ScanStopped("the scan was stopped")
             finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            stopped: BaseException | None = None
             for future in finished:
-                findings.extend(future.result())
+                try:
+                    result = future.result()
+                except (KeyboardInterrupt, ScanStopped) as exc:  # keep what the other finished checks found
+                    stopped = exc
+                    continue
+                findings.extend(result)
                 done += 1
                 if progress:
                     check_id, region = futures[future]
                     progress(done, len(tasks), f"{len(connection.gateway.calls)} calls · {check_id} {region}")
+            if stopped is not None:
+                raise stopped
     except (KeyboardInterrupt, ScanStopped):
         complete = False
         # Checks under way end at their next read instead of running on after the document is written.

@@ -137,6 +137,7 @@ def test_interrupted_scan_is_marked_incomplete(aws: None) -> None:
     }
     run = scan(connect(ConnectOptions()), checks, load_catalog(), ScanOptions(workers=1, partial=True))
     assert run.complete is False
+    assert [(f.check_id, f.status) for f in run.findings] == [("test_fine", Status.PASS)], "finished work is kept"
     doc = to_document(run)
     validate(doc)
     assert doc["complete"] is False
