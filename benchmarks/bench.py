@@ -354,7 +354,7 @@ def _dominant_calls(report: Report) -> list[str]:
         "",
         "Calls answered in several pages at that size: "
         + (", ".join(f"{action} ({pages} pages)" for action, pages in sorted(paged.items())) or "none")
-        + ". moto ignores most page-size defaults; AWS pages more (see docs/performance.md).",
+        + ". moto ignores most page-size defaults; AWS pages more (docs/performance.md, 'HTTP requests').",
     ]
     return lines
 
