@@ -18,7 +18,7 @@ test: dev
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: dev
-	$(BIN)/ruff check scanner checks fixtures tests
+	$(BIN)/ruff check scanner checks fixtures tests benchmarks
 	$(BIN)/mypy
 
 demo: dev
