@@ -24,7 +24,11 @@ return them (``SetAside``, with the reason) and each is logged as a warning.
 
 Statuses: a document's roll-up is shown as written, except that a criterion the document calls
 MET although one of its checks produced no finding is shown INCOMPLETE, and the appendix says so
-(``scanner.rollup.reconcile``; documents written before that rule). Check titles and
+(``scanner.rollup.reconcile``; documents written before that rule). A MET criterion whose findings
+are all NOT_APPLICABLE, and a MET control resting only on such criteria, stay MET but are marked
+"MET — nothing in scope" in the appendix, "MET°" in the matrix and "MET (nothing in scope)" in the
+workbook (``scanner.rollup.vacuous_criteria``): an empty account is no customer example. The CSV
+has one row per finding and no control column, so it needs no marker. Check titles and
 rationales are not in the document: they come from the installed govscan's registry
 (:func:`installed_titles`). The appendix says which govscan that is when it differs from the
 one that wrote the document, names checks it does not know, and says so if the registry could
@@ -77,7 +81,7 @@ from scanner.report_view import (
     LoadedScan,
     build_appendix,
 )
-from scanner.rollup import reconcile
+from scanner.rollup import reconcile, vacuous_controls, vacuous_criteria
 
 log = logging.getLogger(__name__)
 
@@ -329,7 +333,10 @@ def _appendix(
         )
     if extra:
         view = replace(view, warnings=(*view.warnings, *extra))
-    return environment(kind).get_template(f"appendix.{kind}.j2").render(view=view)
+    # Criteria and controls MET with nothing in scope (every finding NOT_APPLICABLE) keep their
+    # status but are marked, so a reader does not take an empty account for evidence.
+    empty = vacuous_criteria(scan.run) | vacuous_controls(scan.run)
+    return environment(kind).get_template(f"appendix.{kind}.j2").render(view=view, nothing_in_scope=empty)
 
 
 def _matrix(

@@ -10,6 +10,11 @@ only when the account has no complete scan) and names the documents it set aside
 ``build_matrix`` applies it to whatever it is given; ``scanner.report`` applies it once for
 every format and hands the set-aside list to the CLI. An account whose kept scan is incomplete
 (interrupted) is marked as such in the column headings.
+
+Met with nothing in scope. An account where every finding of a criterion is NOT_APPLICABLE (no
+databases, say) meets it by the roll-up's rule, but shows no practice in use: such a cell is
+"MET°" (``scanner.rollup.vacuous_criteria``/``vacuous_controls``), and a row met only that way
+says "yes, but only with nothing in scope": the control still lacks a real customer example.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import TypeVar
 
 from scanner.catalog import Catalog
 from scanner.report_view import CUSTOMER_EXAMPLE, LoadedScan, account_name, anchor
+from scanner.rollup import vacuous_controls, vacuous_criteria
 
 T = TypeVar("T")
 
@@ -91,10 +97,24 @@ class AccountColumn:
         return self.name if self.complete else f"{self.name} (incomplete scan)"
 
 
+EMPTY_MARK = "°"
+EMPTY_STYLE = "MET_EMPTY"
+
+
 @dataclass(frozen=True)
 class MatrixCell:
     status: str
     href: str
+    nothing_in_scope: bool = False  # MET only because every finding was NOT_APPLICABLE
+
+    @property
+    def label(self) -> str:
+        return self.status + EMPTY_MARK if self.nothing_in_scope else self.status
+
+    @property
+    def style(self) -> str:
+        """The badge's status class: MET with nothing in scope has its own."""
+        return EMPTY_STYLE if self.nothing_in_scope else self.status
 
 
 @dataclass(frozen=True)
@@ -115,10 +135,22 @@ class MatrixView:
     rows: tuple[MatrixRow, ...]
     set_aside: tuple[str, ...] = ()
 
+    @property
+    def nothing_in_scope(self) -> bool:
+        """Whether any cell is MET with nothing in scope (the page then explains the mark)."""
+        return any(cell.nothing_in_scope for row in self.rows for cell in row.cells)
 
-def _verdict(statuses: Sequence[str]) -> tuple[str, str]:
-    """The checklist's rule: a common customer example requirement must be met by at least one account."""
+
+def _verdict(cells: Sequence[MatrixCell]) -> tuple[str, str]:
+    """The checklist's rule: a common customer example requirement must be met by at least one
+    account; an account meeting it with nothing in scope is counted, but not as a real example."""
+    statuses = [c.status for c in cells]
     met = statuses.count("MET")
+    empty = sum(1 for c in cells if c.nothing_in_scope)
+    if met and empty == met:
+        return f"yes, but only with nothing in scope ({met} of {len(statuses)})", EMPTY_STYLE
+    if empty:
+        return f"yes ({met} of {len(statuses)}; {empty} of them with nothing in scope)", "MET"
     if met:
         return f"yes ({met} of {len(statuses)})", "MET"
     if statuses and all(s == "MANUAL" for s in statuses):
@@ -140,27 +172,26 @@ def build_matrix(
     links = list(hrefs) or [""] * len(scans)
     results = [{r.id: r for r in s.run.controls} for s in scans]
     criteria_results = [{k.id: k for r in s.run.controls for k in r.criteria} for s in scans]
+    empty = [vacuous_criteria(s.run) | vacuous_controls(s.run) for s in scans]
     rows = []
     for control in catalog.controls:
         if control.scope != CUSTOMER_EXAMPLE or not any(control.id in r for r in results):
             continue
         statuses = [r[control.id].status.value if control.id in r else "NOT_SCANNED" for r in results]
-        verdict, verdict_status = _verdict(statuses)
         cells = tuple(
-            MatrixCell(s, f"{link}#{anchor('ctl', control.id)}" if link else "")
-            for s, link in zip(statuses, links, strict=True)
+            MatrixCell(s, f"{link}#{anchor('ctl', control.id)}" if link else "", control.id in e)
+            for s, link, e in zip(statuses, links, empty, strict=True)
         )
-        rows.append(MatrixRow(control.id, control.title, False, cells, verdict, verdict_status))
+        rows.append(MatrixRow(control.id, control.title, False, cells, *_verdict(cells)))
         for criterion in control.criteria:
             crit_statuses = [
                 k[criterion.id].status.value if criterion.id in k else "NOT_SCANNED" for k in criteria_results
             ]
-            verdict, verdict_status = _verdict(crit_statuses)
             crit_cells = tuple(
-                MatrixCell(s, f"{link}#{anchor('crit', criterion.id)}" if link else "")
-                for s, link in zip(crit_statuses, links, strict=True)
+                MatrixCell(s, f"{link}#{anchor('crit', criterion.id)}" if link else "", criterion.id in e)
+                for s, link, e in zip(crit_statuses, links, empty, strict=True)
             )
-            rows.append(MatrixRow(criterion.id, criterion.text, True, crit_cells, verdict, verdict_status))
+            rows.append(MatrixRow(criterion.id, criterion.text, True, crit_cells, *_verdict(crit_cells)))
     accounts = tuple(
         AccountColumn(
             account_name(s.run), s.run.target.account_id, s.run.scan_id, s.run.finished_at, s.digest, link,

@@ -6,6 +6,8 @@ Sheets:
   example controls followed by their criteria, grouped one outline level down; practice-level
   controls last), the requirement, the status per account, whether at least one account meets
   it, what evidence the checklist asks for, and where the evidence is (appendix file and anchor).
+  A status MET only because every finding was NOT_APPLICABLE reads "MET (nothing in scope)" (paler
+  fill, explained above the table), as the matrix's "MET°" (``scanner.report_matrix``).
 * ``Scans``: which documents the statuses come from (account, scan id, times, digest); an
   interrupted (incomplete) scan is marked (bold, amber) on this sheet and in the Summary's column
   heading; documents set aside (another scan of the same account is used) are listed below.
@@ -34,13 +36,15 @@ from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
 from scanner.catalog import Catalog
-from scanner.report_matrix import SetAside, build_matrix, latest_per_account, pick
+from scanner.report_matrix import MatrixCell, SetAside, build_matrix, latest_per_account, pick
 from scanner.report_tabular import CSV_COLUMNS, finding_rows
 from scanner.report_view import CUSTOMER_EXAMPLE, LoadedScan, account_name, anchor
 
 CELL_LIMIT = 32767  # Excel's maximum characters in one cell
+EMPTY_LABEL = "MET (nothing in scope)"
 FILLS = {
     "MET": "C6EFCE",
+    EMPTY_LABEL: "EBF7EE",
     "PASS": "C6EFCE",
     "NOT_MET": "FFC7CE",
     "FAIL": "FFC7CE",
@@ -92,17 +96,25 @@ def _heading(scan: LoadedScan) -> str:
     return name if scan.run.complete else f"{name} (incomplete scan)"
 
 
+def _label(cell: MatrixCell) -> str:
+    return EMPTY_LABEL if cell.nothing_in_scope else cell.status
+
+
 def _summary(sheet: Worksheet, scans: Sequence[LoadedScan], catalog: Catalog, hrefs: Sequence[str]) -> None:
     names = [_heading(s) for s in scans]
     _put(sheet, 1, 1, "AWS SMB Competency self-assessment: evidence summary", bold=True)
     _put(sheet, 2, 1, f"Checklist: {catalog.title} ({catalog.id} {catalog.version})")
     _put(sheet, 3, 1, "Statuses per account come from the govscan scan documents listed on the Scans sheet.")
+    view = build_matrix(scans, catalog, hrefs)
+    if view.nothing_in_scope:
+        _put(sheet, 4, 1, f"{EMPTY_LABEL}: every finding was NOT_APPLICABLE (nothing of that kind exists in the "
+                          "account), so the account meets it without showing the practice in use.")
     header = ["Control", "Title", "Requirement", *names, "Met by at least one", "Evidence the checklist asks for",
               "Evidence reference"]
     head_row = 5
     for column, title in enumerate(header, start=1):
         _put(sheet, head_row, column, title, bold=True)
-    matrix = {row.id: row for row in build_matrix(scans, catalog, hrefs).rows}
+    matrix = {row.id: row for row in view.rows}
     statuses = [{r.id: r.status.value for r in s.run.controls} for s in scans]
     row = head_row + 1
     ordered = [c for c in catalog.controls if c.scope == CUSTOMER_EXAMPLE] + [
@@ -115,7 +127,7 @@ def _summary(sheet: Worksheet, scans: Sequence[LoadedScan], catalog: Catalog, hr
         _put(sheet, row, 2, control.title)
         _put(sheet, row, 3, control.requirement)
         for offset, by_id in enumerate(statuses):
-            _put(sheet, row, 4 + offset, by_id.get(control.id, "NOT_SCANNED"))
+            _put(sheet, row, 4 + offset, _label(line.cells[offset]) if line else by_id.get(control.id, "NOT_SCANNED"))
         _put(sheet, row, after, line.verdict if line else "practice level: partner evidence")
         _put(sheet, row, after + 1, control.evidence)
         refs = [f"{h}#{anchor('ctl', control.id)}" for h in hrefs] if line else []
@@ -128,7 +140,7 @@ def _summary(sheet: Worksheet, scans: Sequence[LoadedScan], catalog: Catalog, hr
             _put(sheet, row, 1, criterion.id)
             _put(sheet, row, 2, criterion.text)
             for offset, cell in enumerate(crit.cells if crit else ()):
-                _put(sheet, row, 4 + offset, cell.status)
+                _put(sheet, row, 4 + offset, _label(cell))
             _put(sheet, row, after, crit.verdict if crit else "")
             _put(sheet, row, after + 1, criterion.manual_evidence)
             sheet.row_dimensions[row].outline_level = 1

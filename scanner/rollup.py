@@ -15,6 +15,12 @@ evaluate". A FAIL still makes it NOT_MET: a failure found is a failure, whatever
 
 :func:`reconcile` applies the same rule to the controls of a document written before it (reports
 re-derive the statuses so that no appendix shows MET beside a check that produced no finding).
+
+"Nothing in scope". The rule makes a criterion MET when all its findings are NOT_APPLICABLE: an
+account without databases "meets" REL-002.2 (multi-AZ databases) vacuously. The status stays
+MET (the contract); :func:`vacuous_criteria` and :func:`vacuous_controls` name such criteria and
+the controls whose MET rests only on them, so that every report (and the CLI) can say "MET, but
+nothing in scope" and a partner sees that the control still lacks a real customer example.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 from scanner.catalog import Catalog
-from scanner.models import CheckSpec, ControlResult, ControlStatus, CriterionResult, Finding, Status
+from scanner.models import CheckSpec, ControlResult, ControlStatus, CriterionResult, Finding, ScanRun, Status
 
 _WORST_FIRST = (ControlStatus.NOT_MET, ControlStatus.INCOMPLETE, ControlStatus.MET)
 
@@ -123,3 +129,30 @@ def reconcile(
             control = replace(control, status=worst(c.status for c in criteria), criteria=tuple(criteria))
         results.append(control)
     return tuple(results), tuple(changed)
+
+
+def vacuous_criteria(run: ScanRun) -> frozenset[str]:
+    """Ids of the criteria ``run`` rolls up as MET although every one of their findings is
+    NOT_APPLICABLE: met with nothing in scope. Statuses as they stand in ``run`` (the reports pass
+    the reconciled run); a criterion with one PASS among its NOT_APPLICABLE findings is not vacuous."""
+    by_criterion = _by_criterion(run.findings)
+    return frozenset(
+        crit.id
+        for control in run.controls
+        for crit in control.criteria
+        if crit.status is ControlStatus.MET
+        and by_criterion.get(crit.id)
+        and all(f.status is Status.NOT_APPLICABLE for f in by_criterion[crit.id])
+    )
+
+
+def vacuous_controls(run: ScanRun) -> frozenset[str]:
+    """Ids of the controls ``run`` rolls up as MET whose automated criteria are all met with nothing
+    in scope (:func:`vacuous_criteria`; MANUAL criteria do not count, as in the roll-up)."""
+    empty = vacuous_criteria(run)
+    return frozenset(
+        control.id
+        for control in run.controls
+        if control.status is ControlStatus.MET
+        and all(c.id in empty for c in control.criteria if c.status is not ControlStatus.MANUAL)
+    )

@@ -11,15 +11,25 @@ import io
 import json
 import re
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pytest
 
-from fixtures.sample_docs import HOSTILE, SAMPLE_CHECKS, sample_documents, write_golden, write_notes
+from fixtures.sample_docs import (
+    HOSTILE,
+    SAMPLE_CHECKS,
+    SAMPLE_SPECS,
+    sample_documents,
+    sample_runs,
+    write_golden,
+    write_notes,
+)
 from scanner.catalog import load_catalog
-from scanner.document import compute_digest
+from scanner.document import compute_digest, from_document, to_document
+from scanner.models import Status
 from scanner.report import (
     FORMATS,
     ReportError,
@@ -36,6 +46,7 @@ from scanner.report import (
     write_reports,
 )
 from scanner.report_tabular import CSV_COLUMNS
+from scanner.rollup import roll_up, vacuous_criteria
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 
@@ -210,11 +221,14 @@ def test_xlsx_cells_match_the_scan_documents(docs: list[dict[str, Any]]) -> None
     assert header[3:7] == [*names[:3], "law firm & partners (incomplete scan)"]  # an interrupted scan
     by_id = {row[0]: row for row in summary[5:]}
     for column, doc in enumerate(docs, start=3):
+        empty = vacuous_criteria(from_document(doc))  # the bakery's TEC-001.1 and REL-002.2: no databases
         for control in doc["controls"]:
             assert by_id[control["id"]][column] == control["status"], (control["id"], names[column - 3])
             for criterion in control["criteria"]:
                 if criterion["id"] in by_id:
-                    assert by_id[criterion["id"]][column] == criterion["status"]
+                    want = "MET (nothing in scope)" if criterion["id"] in empty else criterion["status"]
+                    assert by_id[criterion["id"]][column] == want
+    assert by_id["REL-002.2"][7] == "yes (2 of 4; 1 of them with nothing in scope)"
     assert by_id["ACCT-001"][7] == "yes (3 of 4)"
     assert by_id["ACCT-001"][9].splitlines()[0] == "appendix-acme-prod.html#ctl-ACCT-001"
     scans = [list(r) for r in book["Scans"].iter_rows(values_only=True)]
@@ -443,3 +457,98 @@ def test_titles_say_which_govscan_they_come_from(docs: list[dict[str, Any]], mon
     assert "the installed check registry could not be loaded (duplicate check id 'x' in checks.x)" in caplog.text
     assert (f"Check titles and rationales are missing: the installed govscan {__version__} could not load its "
             "check registry (RegistryError: duplicate check id 'x' in checks.x).") in md
+
+
+# --- MET with nothing in scope ----------------------------------------------------------------
+
+
+def _nothing_in_scope_doc() -> dict[str, Any]:
+    """The bakery without databases (TEC-001.1 and REL-002.2 on NOT_APPLICABLE alone, as sampled),
+    its RPO/RTO check NOT_APPLICABLE too (so REL-002.1 and TEC-001.3 also, and the whole of REL-002),
+    and one NOT_APPLICABLE beside the PASS of ec2_default_sg_closed (NETSEC-001.2: a real example)."""
+    bakery = sample_runs()[2]
+    findings = [replace(f, status=Status.NOT_APPLICABLE) if f.check_id == "backup_rpo_rto_targets" else f
+                for f in bakery.findings]
+    sg = next(f for f in findings if f.check_id == "ec2_default_sg_closed")
+    findings.append(replace(sg, status=Status.NOT_APPLICABLE, resource_id="arn:aws:ec2:us-east-1:333344445555:vpc/none",
+                            message="No default security group in this VPC."))
+    kept = {c.id for c in bakery.controls}
+    controls = tuple(c for c in roll_up(load_catalog(), findings, SAMPLE_SPECS) if c.id in kept)
+    return to_document(replace(bakery, findings=tuple(findings), controls=controls))
+
+
+def test_met_with_nothing_in_scope_is_marked_in_the_appendix() -> None:
+    doc = _nothing_in_scope_doc()
+    statuses = {k["id"]: k["status"] for c in doc["controls"] for k in [c, *c["criteria"]]}
+    assert statuses["REL-002"] == statuses["REL-002.2"] == statuses["NETSEC-001.2"] == "MET"  # the contract stands
+    empty_badge = ('<span class="badge st-MET_EMPTY" title="MET only because every finding was NOT_APPLICABLE">'
+                   "MET — nothing in scope</span>")
+    html = render_html(doc, load_catalog(), None, SAMPLE_CHECKS)
+
+    def heading(anchor: str) -> str:  # the element opening a section and its heading line
+        start = html.index(f'id="{anchor}">')
+        return html[html.rindex("<", 0, start): html.index("\n", html.index("\n", start) + 1)]
+
+    assert heading("ctl-REL-002").endswith(f"{empty_badge}</h2>")
+    assert heading("ctl-TEC-001").endswith('<span class="badge st-MET">MET</span></h2>')  # TEC-001.2 is real
+    assert (f'<a href="#ctl-REL-002">REL-002</a></td><td>{load_catalog().control("REL-002").title}</td>'
+            f"<td>{empty_badge}</td>") in html
+    for crit in ("REL-002.1", "REL-002.2", "TEC-001.1", "TEC-001.3"):
+        assert heading(f"crit-{crit}").startswith('<div class="criterion st-line-MET nothing-in-scope"'), crit
+        assert heading(f"crit-{crit}").endswith(f"{empty_badge}</h3>"), crit
+    for crit in ("TEC-001.2", "NETSEC-001.2"):  # a PASS among the findings: a real example, plain MET
+        assert heading(f"crit-{crit}").startswith('<div class="criterion st-line-MET" '), crit
+        assert heading(f"crit-{crit}").endswith('<span class="badge st-MET">MET</span></h3>'), crit
+    assert "MET only because every finding was NOT_APPLICABLE (nothing of that kind exists" in html  # the legend
+    md = render_markdown(doc, load_catalog(), None, SAMPLE_CHECKS)
+    lines = md.splitlines()
+    assert next(x for x in lines if x.startswith("| [REL-002]")).count("| **MET — nothing in scope** |") == 1
+    assert next(x for x in lines if x.startswith("| [TEC-001]")).count("| **MET** |") == 1
+    assert any(x.startswith("## ") and "REL-002 " in x and x.endswith(": MET — nothing in scope") for x in lines)
+    assert any(x.startswith("## ") and "TEC-001 " in x and x.endswith(": MET") for x in lines)
+    for crit, mark in (("REL-002.2", "MET — nothing in scope"), ("TEC-001.1", "MET — nothing in scope"),
+                       ("TEC-001.2", "MET"), ("NETSEC-001.2", "MET")):
+        heading = next(x for x in lines if x.startswith(f'### <a id="crit-{crit}"></a>'))
+        assert heading.endswith(f": {mark}"), heading
+    assert "MET — nothing in scope: MET only because every finding was NOT\\_APPLICABLE" in md
+    # An appendix without such a status carries no legend.
+    plain = render_markdown(sample_documents()[0], load_catalog(), None, SAMPLE_CHECKS)
+    assert "nothing in scope" not in plain
+
+
+def test_met_with_nothing_in_scope_is_marked_in_matrix_and_workbook(docs: list[dict[str, Any]]) -> None:
+    """The empty bakery is the only account meeting REL-002: the row says the control still lacks
+    a real customer example. NETSEC-001.2 (a PASS beside a NOT_APPLICABLE) is met for real."""
+    given = [_nothing_in_scope_doc(), docs[1]]  # the clinic fails REL-002 and NETSEC-001.2
+    hrefs = ["appendix-bakery.md", "appendix-clinic.md"]
+    md = render_matrix_markdown(given, load_catalog(), hrefs)
+    rows = {line.split(" | ")[0].strip("| *"): line for line in md.splitlines() if line.startswith("| ")}
+    assert "[**MET°**](appendix-bakery.md#ctl-REL-002)" in rows["REL-002"]
+    assert rows["REL-002"].endswith("**yes, but only with nothing in scope (1 of 2)** |")
+    assert "[MET°](appendix-bakery.md#crit-REL-002.2)" in rows["REL-002.2"]
+    assert rows["REL-002.2"].endswith(" yes, but only with nothing in scope (1 of 2) |")
+    assert "[MET](appendix-bakery.md#crit-NETSEC-001.2)" in rows["NETSEC-001.2"]
+    assert rows["NETSEC-001.2"].endswith(" yes (1 of 2) |")
+    assert "[**MET**](appendix-bakery.md#ctl-TEC-001)" in rows["TEC-001"]
+    assert "° nothing in scope: every finding was NOT\\_APPLICABLE" in md
+    assert "nothing in scope" not in render_matrix_markdown(docs[:2], load_catalog())  # no mark, no footnote
+    files = render_reports(given, ["html", "xlsx"], checks=SAMPLE_CHECKS)
+    html = str(files["matrix.html"])
+    row = next(x for x in html.splitlines() if x.startswith('<tr class="control-row"><td>REL-002</td>'))
+    assert '<a class="badge st-MET_EMPTY" href="appendix-bakery.html#ctl-REL-002">MET°</a>' in row
+    assert '<span class="badge st-MET_EMPTY">yes, but only with nothing in scope (1 of 2)</span>' in row
+    row = next(x for x in html.splitlines() if x.startswith('<tr class="criterion-row"><td>NETSEC-001.2</td>'))
+    assert '<a class="badge st-MET" href="appendix-bakery.html#crit-NETSEC-001.2">MET</a>' in row
+    assert "° nothing in scope: every finding was NOT_APPLICABLE" in html
+    data = files["evidence.xlsx"]
+    assert isinstance(data, bytes)
+    sheet = openpyxl.load_workbook(io.BytesIO(data))["Summary"]
+    summary = {row[0].value: row for row in sheet.iter_rows(min_row=6)}
+    assert [c.value for c in summary["REL-002"][3:6]] == [
+        "MET (nothing in scope)", "NOT_MET", "yes, but only with nothing in scope (1 of 2)"]
+    assert summary["REL-002"][3].fill.start_color.rgb.endswith("EBF7EE")
+    assert [c.value for c in summary["REL-002.2"][3:6]] == [
+        "MET (nothing in scope)", "NOT_MET", "yes, but only with nothing in scope (1 of 2)"]
+    assert [c.value for c in summary["NETSEC-001.2"][3:6]] == ["MET", "NOT_MET", "yes (1 of 2)"]
+    assert [c.value for c in summary["TEC-001"][3:4]] == ["MET"]
+    assert str(sheet.cell(row=4, column=1).value).startswith("MET (nothing in scope): every finding was NOT_APPLICABLE")

@@ -1,9 +1,12 @@
-"""The roll-up's "every mapped check has findings" rule, and its reconciliation of older documents."""
+"""The roll-up's "every mapped check has findings" rule, its reconciliation of older documents, and
+which MET statuses rest on nothing in scope."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
+from fixtures.sample_docs import SAMPLE_SPECS, sample_runs
 from scanner.catalog import load_catalog
 from scanner.models import (
     CheckSpec,
@@ -15,7 +18,7 @@ from scanner.models import (
     Severity,
     Status,
 )
-from scanner.rollup import criterion_status, reconcile, roll_up
+from scanner.rollup import criterion_status, reconcile, roll_up, vacuous_controls, vacuous_criteria
 
 CATALOG = load_catalog()
 ACCOUNT = "111122223333"
@@ -86,3 +89,39 @@ def test_reconcile_only_turns_an_unfounded_met_into_incomplete() -> None:
         ("ACCT-001", ControlStatus.INCOMPLETE), ("NETSEC-001", ControlStatus.NOT_MET), ("TEC-001", ControlStatus.MET)]
     assert controls[0].criteria[1] == written[0].criteria[1] and controls[1:] == written[1:]
     assert reconcile(controls, findings) == (controls, ())  # nothing left to change
+
+
+def test_met_with_nothing_in_scope_is_named_for_criteria_and_controls() -> None:
+    """The bakery has no databases: TEC-001.1 and REL-002.2 are MET on NOT_APPLICABLE findings
+    alone. Its controls are not: TEC-001 and REL-002 also rest on PASS findings."""
+    bakery = sample_runs()[2]
+    assert vacuous_criteria(bakery) == {"TEC-001.1", "REL-002.2"}
+    assert vacuous_controls(bakery) == frozenset()
+    # With the RPO/RTO check NOT_APPLICABLE too, REL-002 rests only on nothing in scope (REL-002.3
+    # is manual and does not count); TEC-001 still has TEC-001.2's PASS.
+    findings = tuple(replace(f, status=Status.NOT_APPLICABLE) if f.check_id == "backup_rpo_rto_targets" else f
+                     for f in bakery.findings)
+    kept = {c.id for c in bakery.controls}
+    controls = tuple(c for c in roll_up(CATALOG, findings, SAMPLE_SPECS) if c.id in kept)
+    empty = replace(bakery, findings=findings, controls=controls)
+    by_id = {c.id: c for c in controls}
+    assert by_id["REL-002"].status is by_id["TEC-001"].status is ControlStatus.MET  # the statuses stand
+    assert vacuous_criteria(empty) == {"TEC-001.1", "TEC-001.3", "REL-002.1", "REL-002.2"}
+    assert vacuous_controls(empty) == {"REL-002"}
+    # One PASS among NOT_APPLICABLE findings is a real example: NETSEC-001.2 is not vacuous.
+    extra = replace(next(f for f in findings if f.check_id == "ec2_default_sg_closed"),
+                    status=Status.NOT_APPLICABLE, resource_id="sg-none")
+    mixed = replace(empty, findings=(*findings, extra))
+    assert "NETSEC-001.2" not in vacuous_criteria(mixed)
+    # A criterion that is not MET is never vacuous, whatever its findings: here REL-002.2 names a
+    # second check that produced nothing, so it is INCOMPLETE on NOT_APPLICABLE findings alone.
+    widened = tuple(
+        replace(c, criteria=tuple(replace(k, check_ids=(*k.check_ids, "rds_cluster_multi_az")) if k.id == "REL-002.2"
+                                  else k for k in c.criteria))
+        for c in controls
+    )
+    reconciled, changed = reconcile(widened, findings)
+    assert changed == ("REL-002.2",)
+    unmet = replace(empty, controls=reconciled)
+    assert vacuous_criteria(unmet) == {"TEC-001.1", "TEC-001.3", "REL-002.1"}
+    assert vacuous_controls(unmet) == frozenset()
