@@ -34,19 +34,14 @@ rationales are not in the document: they come from the installed govscan's regis
 one that wrote the document, names checks it does not know, and says so if the registry could
 not be loaded (also logged) rather than silently leaving titles out.
 
-Large accounts (``python -m tests.scanner.test_report_scale`` re-measures; the machine, load and
-wall times are in docs/performance.md, "Reports at scale"): one account with 10,000 findings
-spread over all 61 shipped checks (about 164 each, so every finding is shown: 20 per check with
-evidence, the rest as compact rows; 65 check groups, as four checks evidence two criteria)
-gives a 4.6 MB HTML appendix in 0.5 s of CPU, a 3.1 MB Markdown appendix in 0.5 s, a 5.3 MB
-CSV in 0.2 s and a 0.7 MB XLSX in 2.4 s (openpyxl's pure-Python XML writer is the slow one).
-Validating the document against its JSON Schema and digest costs another 1.0 s of CPU
-(``write_reports`` validates once per document; ``govscan report``'s loader validates too, to
-name a bad file, and the second pass is skipped by digest). Headless Chromium loads the HTML in
-about 3 s beyond its own start-up on that loaded machine, with no console message.
-``scanner.report_view`` has the limits that keep an appendix bounded by the number of checks,
-not of resources: past 220 findings per check the rest are counted and left to findings.csv
-(with 500 findings on each of 20 checks the HTML is 1.6 MB).
+Large accounts: ``scanner.report_view`` has the limits that keep an appendix bounded by the
+number of checks, not of resources (past 220 findings per check the rest are counted and left to
+findings.csv). 10,000 findings over all 61 shipped checks give a 4.6 MB HTML appendix in 0.5 s of
+CPU and a 0.7 MB XLSX in 2.4 s (openpyxl's pure-Python writer is the slow one); ``write_reports``
+validates each document once (schema and digest, 1.0 s; ``govscan report``'s loader validates too,
+and the second pass is skipped by digest). docs/performance.md ("Reports at scale") has every
+format, the machine and the browser's load time; ``python -m tests.scanner.test_report_scale``
+re-measures.
 
 Notes (``--notes DIR``): the partner's narrative per control and account, as
 ``DIR/<account id or label>/<CONTROL-ID>.md`` (for example ``notes/111122223333/ACCT-001.md``).
@@ -74,6 +69,7 @@ import jinja2
 from scanner.catalog import Catalog, load_catalog
 from scanner.document import DocumentError, from_document, write_atomic
 from scanner.models import ScanRun
+from scanner.report_markdown import markdown_environment
 from scanner.report_matrix import SetAside, build_matrix, latest_per_account, pick
 from scanner.report_tabular import render_csv
 from scanner.report_view import (
@@ -106,60 +102,11 @@ def parse_formats(value: str | Iterable[str]) -> tuple[str, ...]:
     return tuple(f for f in FORMATS if f in wanted)
 
 
-# --- Markdown escaping -------------------------------------------------------------------------
-
-
-class MarkdownSafe(str):
-    """Text already fit for Markdown: the Markdown environment prints it unchanged."""
-
-
-_MD_BACKSLASHED = str.maketrans({c: "\\" + c for c in "\\`*_[]|~$"})
-_CODE_SAFE = re.compile(r"^[A-Za-z0-9_.:/-]+$")
-
-
-def md_escape(value: Any) -> MarkdownSafe:
-    """Inline text for Markdown: one line; ``< > &`` as entities (raw HTML never reaches the page);
-    the characters that start emphasis, code, links, tables, strike-through and math backslashed.
-
-    It is the Markdown environment's ``finalize``, so every ``{{ value }}`` passes through it: the
-    Markdown analogue of autoescape.
-    """
-    if isinstance(value, MarkdownSafe):
-        return value
-    text = " ".join(str(value).split())
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return MarkdownSafe(text.translate(_MD_BACKSLASHED))
-
-
-def md_code(value: Any) -> MarkdownSafe:
-    """A code span for identifiers (check ids, API actions); anything else falls back to escaped text."""
-    text = str(value)
-    return MarkdownSafe(f"`{text}`") if _CODE_SAFE.match(text) else md_escape(text)
-
-
-def md_fence(value: Any, lang: str = "") -> MarkdownSafe:
-    """A fenced block longer than any backtick run inside, so the content cannot close it."""
-    text = str(value)
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return MarkdownSafe(f"{fence}{lang}\n{text}\n{fence}")
-
-
-def md_quote(value: Any) -> MarkdownSafe:
-    """The partner's narrative as a block quote: Markdown kept, raw HTML shown as text."""
-    text = str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return MarkdownSafe("\n".join(("> " + line).rstrip() for line in text.strip().splitlines()))
-
-
-def md_anchor(value: str) -> MarkdownSafe:
-    """An HTML anchor for links into the document (``value`` is already an ``anchor()`` id)."""
-    return MarkdownSafe(f'<a id="{re.sub(r"[^A-Za-z0-9_.-]", "-", value)}"></a>')
-
-
 @cache
 def environment(kind: str) -> jinja2.Environment:
     """``html``: autoescape on, explicitly (``select_autoescape`` would not match ``*.html.j2``).
-    ``md``: every printed value through :func:`md_escape`. Both with ``StrictUndefined``."""
+    ``md``: every printed value escaped (:func:`scanner.report_markdown.markdown_environment`).
+    Both with ``StrictUndefined``."""
     loader = jinja2.PackageLoader("report_templates", ".")
     common: dict[str, Any] = {
         "loader": loader,
@@ -174,8 +121,7 @@ def environment(kind: str) -> jinja2.Environment:
         script = env.get_template("report.js").render().encode("utf-8")
         env.globals["script_hash"] = "sha256-" + base64.b64encode(hashlib.sha256(script).digest()).decode("ascii")
     else:
-        env = jinja2.Environment(autoescape=False, finalize=md_escape, **common)  # noqa: S701 - escaped by finalize
-        env.filters.update(md=md_escape, code=md_code, fence=md_fence, quote=md_quote, anchor=md_anchor)
+        env = markdown_environment(common)
     return env
 
 

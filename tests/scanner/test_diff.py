@@ -10,18 +10,16 @@ import pytest
 from scanner.diff import (
     ChangeKind,
     ControlChange,
-    add_months,
-    control_states,
     diff_documents,
     diff_to_json,
     format_diff,
     resolve_run,
     triggered,
-    window,
 )
 from scanner.document import dumps
 from scanner.history import HistoryError, Store
 from scanner.models import ControlStatus, Status
+from scanner.status import add_months, control_states, window
 from tests.scanner.test_history import ACCOUNT, make_doc, stamp
 
 E1 = "us-east-1"

@@ -34,7 +34,6 @@ from scanner.report import (
     FORMATS,
     ReportError,
     file_stems,
-    md_escape,
     parse_formats,
     publish,
     render_all,
@@ -45,6 +44,7 @@ from scanner.report import (
     render_reports,
     write_reports,
 )
+from scanner.report_markdown import md_escape
 from scanner.report_tabular import CSV_COLUMNS
 from scanner.rollup import roll_up, vacuous_criteria
 

@@ -8,8 +8,8 @@ Two shapes of 10,000 findings:
 * ``fixtures.sample_docs.large_run``: 500 findings on each of 20 checks, so that every check
   overflows the appendix's limits and the "further findings not shown" path is exercised.
 
-Measured numbers are in scanner/report.py's docstring and docs/performance.md ("Reports at
-scale"); ``python -m tests.scanner.test_report_scale`` prints them again. The limits here are
+Measured numbers are in docs/performance.md ("Reports at scale"; scanner/report.py's docstring
+quotes the main ones); ``python -m tests.scanner.test_report_scale`` prints them again. The limits here are
 generous ceilings that catch a regression to "one block per finding", not a benchmark.
 """
 
