@@ -367,6 +367,14 @@ def scan_command(
         )
     except TargetUnreachable as exc:
         click.echo(f"govscan: target unreachable: {exc}", err=True)
+        who = label or (role_arn.split(":")[4] if role_arn and role_arn.count(":") >= 5 else None)
+        if who and not no_store:  # a gap in the account's history then has its reason
+            from scanner.history import HistoryError, Store
+
+            try:
+                Store(store_path).record_unreachable(who, str(exc))
+            except HistoryError as store_error:
+                click.echo(f"govscan: the attempt was not noted in the history: {store_error}", err=True)
         sys.exit(EXIT_UNREACHABLE)
     except KeyboardInterrupt:
         click.echo("govscan: interrupted while connecting, before any check ran; nothing was written.", err=True)
@@ -934,7 +942,9 @@ def history_command(label: str | None, fmt: str, store_path: Path | None) -> Non
     """List the stored runs, oldest first, with their finding counts by status.
 
     Every `govscan scan` is stored (unless --no-store). An interrupted run is listed but never
-    used as an account's latest run by `diff` and `status`.
+    used as an account's latest run by `diff` and `status`. Attempts that could not reach an
+    account (role not assumable, credentials rejected, no region) are listed as UNREACHABLE
+    with the reason. JSON: one object per run ("kind": "run") or attempt ("kind": "unreachable").
     """
     import json
 
@@ -945,6 +955,7 @@ def history_command(label: str | None, fmt: str, store_path: Path | None) -> Non
         if label:
             store.require([label])
         runs = store.runs(label)
+        attempts = store.unreachable(label)
     except HistoryError as exc:
         click.echo(f"govscan: {exc}", err=True)
         sys.exit(EXIT_USAGE)
@@ -953,6 +964,7 @@ def history_command(label: str | None, fmt: str, store_path: Path | None) -> Non
             json.dumps(
                 [
                     {
+                        "kind": "run",
                         "scan_id": r.scan_id,
                         "label": r.label,
                         "account_id": r.account_id,
@@ -963,12 +975,13 @@ def history_command(label: str | None, fmt: str, store_path: Path | None) -> Non
                         "digest": r.digest,
                     }
                     for r in runs
-                ],
+                ]
+                + [{"kind": "unreachable", "label": u.label, "at": u.at, "reason": u.reason} for u in attempts],
                 indent=2,
             )
         )
         return
-    for line in format_runs(runs):
+    for line in format_runs(runs, attempts):
         click.echo(line)
 
 
@@ -1074,6 +1087,9 @@ def status_command(labels: tuple[str, ...], window_start: Any, as_of: Any, store
         current = {}
         for lbl in chosen:
             latest = store.latest(lbl)
+            attempts = store.unreachable(lbl)
+            if attempts and (latest is None or attempts[-1].at > latest.started_at):
+                click.echo(f"{lbl}: last attempt {attempts[-1].at} UNREACHABLE: {attempts[-1].reason}")
             if latest is None:
                 click.echo(f"{lbl}: no complete run yet (see `govscan history --account {lbl}`)")
                 continue

@@ -37,6 +37,7 @@ import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +100,21 @@ def _v2(db: sqlite3.Connection) -> None:
         _insert_controls(db, scan_id, json.loads(text))
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2)
+def _v3(db: sqlite3.Connection) -> None:
+    """Attempts that reached no account (role not assumable, credentials rejected, no region):
+    without them a quiet week in the history could not be told from a broken cron job."""
+    db.execute(
+        """CREATE TABLE unreachable (
+            id INTEGER PRIMARY KEY,
+            label TEXT NOT NULL,
+            at TEXT NOT NULL,
+            reason TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX unreachable_by_label ON unreachable (label, at)")
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -117,6 +132,15 @@ class RunSummary:
     @property
     def n_findings(self) -> int:
         return sum(self.counts.values())
+
+
+@dataclass(frozen=True)
+class Unreachable:
+    """One attempt to scan an account that could not reach it."""
+
+    label: str
+    at: str
+    reason: str
 
 
 def _insert_controls(db: sqlite3.Connection, scan_id: str, doc: Mapping[str, Any]) -> None:
@@ -281,7 +305,24 @@ class Store:
             _insert_controls(db, doc["scan_id"], doc)
         return True
 
+    def record_unreachable(self, label: str, reason: str, *, at: str | None = None) -> None:
+        """Note an attempt that could not reach the account (listed by ``history``/``status``)."""
+        if not self.create:
+            raise HistoryError(f"history store {self.path} was opened read-only")
+        when = at or datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        with self._connect() as db, _transaction(db):
+            db.execute("INSERT INTO unreachable (label, at, reason) VALUES (?, ?, ?)", (label, when, reason[:2000]))
+
     # --- reading ---------------------------------------------------------------------------
+
+    def unreachable(self, label: str | None = None) -> list[Unreachable]:
+        """Attempts that reached no account, oldest first (of one label)."""
+        query, params = "SELECT label, at, reason FROM unreachable", ()
+        if label:
+            query += " WHERE label = ?"
+            params = (label,)  # type: ignore[assignment]
+        with self._connect() as db:
+            return [Unreachable(r[0], r[1], r[2]) for r in db.execute(query + " ORDER BY at, id", params)]
 
     def runs(self, label: str | None = None) -> list[RunSummary]:
         """Every run, oldest first (of one account: its label or account id)."""
@@ -296,13 +337,17 @@ class Store:
     def labels(self) -> list[str]:
         """The accounts' labels (an account scanned without a label is listed by its id)."""
         with self._connect() as db:
-            return [r[0] for r in db.execute("SELECT DISTINCT label FROM runs ORDER BY label")]
+            query = "SELECT label FROM runs UNION SELECT label FROM unreachable ORDER BY label"
+            return [r[0] for r in db.execute(query)]
 
     def knows(self, label: str) -> bool:
         """Whether any run is stored for ``label`` (a label or an account id, as :meth:`runs` takes)."""
         with self._connect() as db:
-            query = "SELECT 1 FROM runs WHERE label = ? OR account_id = ? LIMIT 1"
-            return db.execute(query, (label, label)).fetchone() is not None
+            query = (
+                "SELECT 1 FROM runs WHERE label = ? OR account_id = ? "
+                "UNION ALL SELECT 1 FROM unreachable WHERE label = ? LIMIT 1"
+            )
+            return db.execute(query, (label, label, label)).fetchone() is not None
 
     def require(self, labels: Sequence[str]) -> None:
         """Raise :class:`HistoryError` naming the stored labels when one of ``labels`` has no run
@@ -389,19 +434,33 @@ def status_counts(summary: RunSummary) -> str:
     return ", ".join(f"{summary.counts.get(s.value, 0)} {s.value}" for s in Status)
 
 
-def format_runs(runs: Sequence[RunSummary]) -> list[str]:
-    """The ``govscan history`` table."""
-    if not runs:
+def format_runs(runs: Sequence[RunSummary], unreachable: Sequence[Unreachable] = ()) -> list[str]:
+    """The ``govscan history`` table, oldest first: runs and attempts that reached no account."""
+    if not runs and not unreachable:
         return ["No runs stored."]
-    width = max(len(r.scan_id) for r in runs)
-    label_width = max(5, *(len(r.label) for r in runs))
-    lines = [f"{'SCAN ID':<{width}}  {'LABEL':<{label_width}}  {'ACCOUNT':<12}  {'FINISHED':<20}  "
-             f"{'PASS':>5} {'FAIL':>5} {'ERROR':>5} {'N/A':>5}  NOTE"]
+    width = max([len(r.scan_id) for r in runs] + [len("SCAN ID")])
+    label_width = max(5, *(len(r.label) for r in runs), *(len(u.label) for u in unreachable))
+    rows: list[tuple[str, str]] = []
     for r in runs:
-        lines.append(
-            f"{r.scan_id:<{width}}  {r.label:<{label_width}}  {r.account_id:<12}  {r.finished_at[:19]:<20}  "
-            f"{r.counts['PASS']:>5} {r.counts['FAIL']:>5} {r.counts['ERROR']:>5} "
-            f"{r.counts['NOT_APPLICABLE']:>5}  "
-            + ("" if r.complete else "incomplete (interrupted; never used as latest)")
+        rows.append(
+            (
+                r.started_at,
+                f"{r.scan_id:<{width}}  {r.label:<{label_width}}  {r.account_id:<12}  {r.started_at[:19]:<20}  "
+                f"{r.counts['PASS']:>5} {r.counts['FAIL']:>5} {r.counts['ERROR']:>5} "
+                f"{r.counts['NOT_APPLICABLE']:>5}  "
+                + ("" if r.complete else "incomplete (interrupted; never used as latest)"),
+            )
         )
-    return lines
+    for u in unreachable:
+        rows.append(
+            (
+                u.at,
+                f"{'-':<{width}}  {u.label:<{label_width}}  {'-':<12}  {u.at[:19]:<20}  "
+                f"{'-':>5} {'-':>5} {'-':>5} {'-':>5}  UNREACHABLE: {u.reason}",
+            )
+        )
+    header = (
+        f"{'SCAN ID':<{width}}  {'LABEL':<{label_width}}  {'ACCOUNT':<12}  {'STARTED':<20}  "
+        f"{'PASS':>5} {'FAIL':>5} {'ERROR':>5} {'N/A':>5}  NOTE"
+    )
+    return [header, *(line for _, line in sorted(rows, key=lambda row: row[0]))]

@@ -109,15 +109,13 @@ def scan_account(
             )
         )
     except TargetUnreachable as exc:
-        return AccountResult(account, unreachable=str(exc))
+        return unreachable(account, str(exc), store)
     except Exception as exc:  # a defect must not take the other accounts down
         log.exception("connecting to account %s failed", account.label)
         return AccountResult(account, failure=f"{type(exc).__name__}: {exc}")
     if account.account_id and connection.account_id != account.account_id:
-        return AccountResult(
-            account,
-            unreachable=f"assumed {account.role_arn} but the caller identity is account {connection.account_id}",
-        )
+        reason = f"assumed {account.role_arn} but the caller identity is account {connection.account_id}"
+        return unreachable(account, reason, store)
     try:
         run = scan(
             connection,
@@ -140,11 +138,22 @@ def scan_account(
         path = options.out_dir / f"{account.label}.json"
         write_atomic(path, dumps(doc))
     except NoRegionToScan as exc:
-        return AccountResult(account, unreachable=str(exc))
+        return unreachable(account, str(exc), store)
     except Exception as exc:
         log.exception("scanning account %s failed", account.label)
         return AccountResult(account, failure=f"{type(exc).__name__}: {exc}")
     return AccountResult(account, document=doc, path=path, recorded=record_run(store, doc))
+
+
+def unreachable(account: AccountConfig, reason: str, store: Store | None) -> AccountResult:
+    """An account not reached: noted in the history too, so a gap in its runs has a reason."""
+    recorded = Recorded()
+    if store is not None:
+        try:
+            store.record_unreachable(account.label, reason)
+        except HistoryError as exc:
+            recorded = Recorded(error=str(exc))
+    return AccountResult(account, unreachable=reason, recorded=recorded)
 
 
 def _progress_for(

@@ -110,9 +110,19 @@ def test_three_accounts_one_unreachable(aws: None, tmp_path: Path, monkeypatch: 
     assert (out / "appendix-clinic.html").is_file() and (out / "appendix-retail.md").is_file()
     history = govscan("history", "--format", "json")
     assert history.exit_code == 0
-    assert sorted((r["label"], r["account_id"]) for r in json.loads(history.output)) == [
+    entries = json.loads(history.output)
+    assert sorted((r["label"], r["account_id"]) for r in entries if r["kind"] == "run") == [
         ("clinic", CLINIC), ("retail", RETAIL),
     ]
+    (attempt,) = [r for r in entries if r["kind"] == "unreachable"]
+    assert attempt["label"] == "legacy" and "AccessDenied" in attempt["reason"]
+    # The gap in legacy's history has its reason, in the table and in status.
+    table = govscan("history", "--account", "legacy")
+    assert table.exit_code == 0 and "UNREACHABLE: Could not assume" in table.output
+    status = govscan("status", "--account", "legacy")
+    assert status.exit_code == 0, status.output
+    assert "legacy: last attempt" in status.output and "UNREACHABLE" in status.output
+    assert "legacy: no complete run yet" in status.output
 
 
 def test_all_unreachable_and_a_missing_profile(aws: None, tmp_path: Path) -> None:

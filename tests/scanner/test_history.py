@@ -159,7 +159,7 @@ def test_latest_and_previous_skip_incomplete_runs_and_other_accounts(store: Stor
     assert [r.scan_id for r in store.runs("clinic")] == ["a-1", "a-2", "a-3"], "incomplete runs are listed"
     assert store.latest("nobody") is None
     table = format_runs(store.runs())
-    assert table[0].split() == ["SCAN", "ID", "LABEL", "ACCOUNT", "FINISHED", "PASS", "FAIL", "ERROR", "N/A", "NOTE"]
+    assert table[0].split() == ["SCAN", "ID", "LABEL", "ACCOUNT", "STARTED", "PASS", "FAIL", "ERROR", "N/A", "NOTE"]
     assert "incomplete (interrupted; never used as latest)" in table[-1] and table[-1].startswith("a-3")
 
 
@@ -203,7 +203,7 @@ def test_migrates_a_version_1_store_and_backfills_control_statuses(tmp_path: Pat
         _insert_run(db, doc, json.dumps(doc))
         db.execute("PRAGMA user_version = 1")
     store = Store(path)
-    assert store.schema_version() == SCHEMA_VERSION == 2
+    assert store.schema_version() == SCHEMA_VERSION == 3
     ((run, statuses),) = store.control_timeline("clinic")
     assert run.scan_id == "a-1" and statuses == {"ACCT-001": ControlStatus.NOT_MET}
     assert store.document("a-1") == doc
@@ -361,3 +361,23 @@ def test_unknown_account_names_the_stored_ones(store: Store) -> None:
     assert store.knows("retail") and not store.knows("nosuch")
     with pytest.raises(HistoryError, match=r"no stored runs of nosuch in .* \(stored: clinic, retail\)"):
         store.require(["retail", "nosuch"])
+
+
+def test_unreachable_attempts_are_listed_with_the_runs(store: Store) -> None:
+    store.save(make_doc("a-1"))
+    store.record_unreachable("clinic", "Could not assume ...: AccessDenied", at="2099-01-01T00:00:00Z")
+    store.record_unreachable("ghost", "AWS profile 'no-such' not found", at="2099-01-02T00:00:00Z")
+    assert [u.label for u in store.unreachable()] == ["clinic", "ghost"]
+    assert [u.reason for u in store.unreachable("ghost")] == ["AWS profile 'no-such' not found"]
+    assert store.labels() == ["clinic", "ghost"] and store.knows("ghost")
+    lines = format_runs(store.runs(), store.unreachable())
+    assert lines[0].split()[:4] == ["SCAN", "ID", "LABEL", "ACCOUNT"] and "STARTED" in lines[0]
+    assert "a-1" in lines[1]  # oldest first, runs and attempts together
+    assert lines[2].endswith("UNREACHABLE: Could not assume ...: AccessDenied")
+    assert "ghost" in lines[3]
+
+
+def test_a_read_only_store_refuses_to_note_an_attempt(tmp_path: Path) -> None:
+    Store(tmp_path / "h.sqlite").save(make_doc("a-1"))
+    with pytest.raises(HistoryError, match="read-only"):
+        Store(tmp_path / "h.sqlite", create=False).record_unreachable("clinic", "x")
