@@ -466,9 +466,13 @@ def _print_summary(run: ScanRun, json_path: str | None) -> None:
     )
     for skip in run.skipped_regions:
         click.echo(f"  skipped region {skip.region}: {skip.reason}", err=True)
+    from scanner.rollup import vacuous_controls
+
+    empty = vacuous_controls(run)  # MET only because nothing was there to judge
     for control in run.controls:
         if control.status.value != "MANUAL":
-            click.echo(f"  {control.id:<11} {control.status.value}", err=True)
+            note = " (nothing in scope: every finding NOT_APPLICABLE)" if control.id in empty else ""
+            click.echo(f"  {control.id:<11} {control.status.value}{note}", err=True)
     if json_path and json_path != "-":
         click.echo(f"Scan document: {json_path}", err=True)
     if not run.complete:
@@ -1072,8 +1076,8 @@ def status_command(labels: tuple[str, ...], window_start: Any, as_of: Any, store
     """
     from datetime import UTC, datetime
 
-    from scanner.diff import control_states, format_portfolio, format_status, window
     from scanner.history import HistoryError, Store
+    from scanner.status import control_states, format_portfolio, format_status, window
 
     store = Store(store_path, create=False)
     try:

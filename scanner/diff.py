@@ -37,12 +37,6 @@ from scanner.document import DocumentError, load
 from scanner.history import HistoryError, Store
 from scanner.models import GLOBAL_REGION, ControlStatus, Status
 
-# ``govscan status`` used to live here: scanner.cli still imports these names from this module.
-from scanner.status import control_states as control_states
-from scanner.status import format_portfolio as format_portfolio
-from scanner.status import format_status as format_status
-from scanner.status import window as window
-
 Key = tuple[str, str, str]
 
 FAIL_ON_KINDS = ("regression", "new-fail", "newly-error")

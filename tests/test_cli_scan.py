@@ -253,3 +253,11 @@ def test_unreachable_endpoint_is_not_called_rejected_credentials(tmp_path: Path)
     assert code == 3, output
     assert "EndpointConnectionError" in output and "http://127.0.0.1:9 could not be reached" in output
     assert "rejected" not in output and "trust policy" not in output
+
+
+def test_summary_says_when_a_control_is_met_with_nothing_in_scope(moto_endpoint: str, tmp_path: Path) -> None:
+    code, output = scan(
+        ["--endpoint-url", moto_endpoint, "--checks", "rds_multi_az", "--json", str(tmp_path / "e.json"), "--no-store"]
+    )
+    assert code == 0, output
+    assert "MET (nothing in scope: every finding NOT_APPLICABLE)" in output
