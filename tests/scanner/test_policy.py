@@ -10,18 +10,17 @@ import pytest
 
 from scanner.analysis.access_level import AccessLevel, access_levels, broad_reasons
 from scanner.analysis.iam_inventory import administrator_access_holders, policy_sources, statement_id
-from scanner.analysis.policy import (
+from scanner.analysis.iam_patterns import (
     action_covers,
     action_overlaps,
-    analyse,
     covers,
-    grant_evidence,
     is_all_actions,
     is_all_resources,
     is_service_wide_resource,
     is_whole_service,
     overlaps,
 )
+from scanner.analysis.policy import analyse, grant_evidence
 
 
 def doc(*statements: Any) -> dict[str, Any]:
