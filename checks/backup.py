@@ -60,14 +60,14 @@ def backup_plan_coverage(ctx: CheckContext) -> Iterator[Finding]:
     for store in cov.stores:
         base = {"resource": store.name, "backup_resource_type": store.backup_type}
         covers = cov.covers.get(store.arn, [])
-        where = {"resource_id": store.arn, "resource_type": store.resource_type}
         if store.replica_of and not covers:
             message = f"{store.name} is a read replica of {store.replica_of}: back up its source."
             yield ctx.finding(
                 Status.NOT_APPLICABLE,
                 message=message,
                 evidence={**base, "replica_of": store.replica_of},
-                **where,
+                resource_id=store.arn,
+                resource_type=store.resource_type,
             )
         elif covers:
             first = covers[0]
@@ -79,7 +79,8 @@ def backup_plan_coverage(ctx: CheckContext) -> Iterator[Finding]:
                 Status.PASS,
                 message=message,
                 evidence={**base, "covered_by": [c.evidence() for c in covers]},
-                **where,
+                resource_id=store.arn,
+                resource_type=store.resource_type,
             )
         else:
             opted = cov.opted_out.get(store.arn, [])
@@ -94,7 +95,8 @@ def backup_plan_coverage(ctx: CheckContext) -> Iterator[Finding]:
                 Status.FAIL,
                 message=f"{store.backup_type} {store.name} is in no backup plan{why}.",
                 evidence=evidence,
-                **where,
+                resource_id=store.arn,
+                resource_type=store.resource_type,
             )
 
 

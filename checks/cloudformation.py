@@ -9,7 +9,6 @@ https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/view-stack-events
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import threading
 from collections import Counter
@@ -474,8 +473,10 @@ def cloudformation_no_drift(ctx: CheckContext) -> Iterator[Finding]:
         else:
             what = "drift was never detected" if status == "NOT_CHECKED" else f"its drift status is {status}"
             command = f"aws cloudformation detect-stack-drift --stack-name {name} --region {ctx.region}"
-            finding = ctx.finding(
+            # No verdict on drift itself: the missing evidence is a low-severity gap, not a drift.
+            yield ctx.finding(
                 Status.FAIL,
+                severity=Severity.LOW,
                 resource_id=arn,
                 resource_type=STACK,
                 evidence=evidence,
@@ -486,5 +487,3 @@ def cloudformation_no_drift(ctx: CheckContext) -> Iterator[Finding]:
                 "describe-stack-drift-detection-status) and repeat it regularly (e.g. the AWS Config rule "
                 "cloudformation-stack-drift-detection-check).",
             )
-            # No verdict on drift itself: the missing evidence is a low-severity gap, not a drift.
-            yield dataclasses.replace(finding, severity=Severity.LOW)

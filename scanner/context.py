@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from scanner.gateway import CallFailed, Gateway
-from scanner.models import GLOBAL_REGION, CheckSpec, Finding, Scope, Status
+from scanner.models import GLOBAL_REGION, CheckSpec, Finding, Scope, Severity, Status
 from scanner.permissions import iam_action
 from scanner.settings import INT, NUMBER, SETTINGS
 
@@ -163,14 +163,16 @@ class CheckContext:
         region: str | None = None,
         calls: Iterable[str] | None = None,
         remediation: str | None = None,
+        severity: Severity | None = None,
     ) -> Finding:
-        """Build the one immutable finding. ``resource_id`` defaults to the account id."""
+        """Build the one immutable finding. ``resource_id`` defaults to the account id;
+        ``severity`` to the check's (lower it for a finding that is a gap in evidence, not a risk)."""
         if remediation is None:
             remediation = self.spec.remediation if status is Status.FAIL else ""
         return Finding(
             check_id=self.spec.id,
             status=status,
-            severity=self.spec.severity,
+            severity=severity or self.spec.severity,
             criteria=self.spec.criteria,
             region=region or self.finding_region,
             resource_id=resource_id or self.account_id,
