@@ -24,8 +24,9 @@ The rules, after the IAM policy language reference:
   remainder cannot be written so (``Allow *`` less ``Deny iam:*``: every action but IAM) is
   kept beside the grant as a carve-out (``carve_outs``) and the grant is judged before it.
   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
-- A ``Condition`` never disappears: the grant says it is conditional and carries the block.
-  What a check makes of it is the check's documented rule.
+- A ``Condition`` never disappears: the grant says it is conditional and carries the block
+  (:mod:`scanner.analysis.iam_conditions` names its keys and what they confine). What a check
+  makes of it is the check's documented rule.
 
 Not modelled (the verdicts say so where it matters): permissions boundaries, SCPs/RCPs,
 session policies and resource-based policies, which can only narrow a grant further.
@@ -38,7 +39,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 # The "x as x" imports are explicit re-exports, kept until their importers import them from the
-# new modules: scanner/analysis/access_level.py (iam_patterns), checks/_iam_policies.py (Problem).
+# modules that now hold them: scanner/analysis/access_level.py (iam_patterns) and
+# checks/_iam_policies.py (Problem from iam_statements, condition_keys from iam_conditions).
+from scanner.analysis.iam_conditions import condition_keys as condition_keys
+from scanner.analysis.iam_conditions import condition_scope
 from scanner.analysis.iam_patterns import action_covers as action_covers
 from scanner.analysis.iam_patterns import action_overlaps as action_overlaps
 from scanner.analysis.iam_patterns import covers, is_all_resources, is_service_wide_resource, overlaps
@@ -48,16 +52,6 @@ from scanner.analysis.iam_patterns import is_whole_service as is_whole_service
 from scanner.analysis.iam_patterns import split_action as split_action
 from scanner.analysis.iam_statements import Problem as Problem
 from scanner.analysis.iam_statements import Reach, Statement, parse_document
-
-# Condition keys whose purpose is to confine where a request may come from, or to the
-# organisation. https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html
-NETWORK_KEYS = frozenset({"aws:sourceip", "aws:sourcevpc", "aws:sourcevpce", "aws:vpcsourceip"})
-ORGANISATION_KEYS = frozenset(
-    {"aws:principalorgid", "aws:principalorgpaths", "aws:resourceorgid", "aws:resourceorgpaths",
-     "aws:sourceorgid", "aws:sourceorgpaths"}
-)
-MFA_KEYS = frozenset({"aws:multifactorauthpresent", "aws:multifactorauthage"})
-
 
 # --- grants ------------------------------------------------------------------------------
 
@@ -360,26 +354,7 @@ def analyse(document: Any) -> PolicyAnalysis:
                           tuple(statements))
 
 
-# --- conditions --------------------------------------------------------------------------
-
-
-def condition_keys(condition: Mapping[str, Any]) -> list[str]:
-    keys = {key for block in condition.values() if isinstance(block, Mapping) for key in block}
-    return sorted(keys, key=str.lower)
-
-
-def condition_scope(condition: Mapping[str, Any]) -> list[str]:
-    """What the condition confines: ``network``, ``organisation``, ``mfa``, ``other``."""
-    kinds = set()
-    for key in condition_keys(condition):
-        low = key.lower()
-        kinds.add(
-            "network" if low in NETWORK_KEYS
-            else "organisation" if low in ORGANISATION_KEYS
-            else "mfa" if low in MFA_KEYS
-            else "other"
-        )
-    return sorted(kinds)
+# --- evidence ------------------------------------------------------------------------------
 
 
 def grant_evidence(grant: Grant) -> dict[str, Any]:
