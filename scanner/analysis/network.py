@@ -9,6 +9,8 @@ direction in ascending rule number and the *first* entry whose protocol, port ra
 match decides (allow or deny); when none matches, the final ``*`` entry denies.
 https://docs.aws.amazon.com/vpc/latest/userguide/nacl-rules.html
 
+Protocol numbers and the admin ports judged here (a setting) are :mod:`scanner.analysis.ports`.
+
 "The internet" is a set of addresses, not a string: each rule's CIDR is intersected with the
 public address space (IPv4 minus RFC 1918, CGNAT, loopback, link-local, documentation,
 benchmarking, multicast and reserved blocks; IPv6 global unicast ``2000::/3`` minus the
@@ -32,79 +34,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+# "X as X" imports are explicit re-exports, kept until checks/ec2.py imports them from
+# scanner.analysis.ports.
+from scanner.analysis.ports import ALL, PORTED, protocol_name, protocol_number
+from scanner.analysis.ports import AdminPort as AdminPort
+from scanner.analysis.ports import admin_ports_from_setting as admin_ports_from_setting
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-ALL = "-1"
-TCP = "6"
-UDP = "17"
-# DescribeSecurityGroups answers names for the common protocols and numbers for the rest;
-# DescribeNetworkAcls always answers numbers.
-_PROTOCOL_NUMBERS = {"tcp": TCP, "udp": UDP, "icmp": "1", "icmpv6": "58", "all": ALL, "-1": ALL}
-_PROTOCOL_NAMES = {TCP: "tcp", UDP: "udp", "1": "icmp", "58": "icmpv6", ALL: "all"}
-_PORTED = (TCP, UDP)
-
-
-def protocol_number(protocol: object) -> str:
-    text = str(protocol).strip().lower()
-    return _PROTOCOL_NUMBERS.get(text, text)
-
-
-def protocol_name(number: str) -> str:
-    return _PROTOCOL_NAMES.get(number, number)
-
-
-@dataclass(frozen=True)
-class AdminPort:
-    """A port on which an administration or database service listens."""
-
-    port: int
-    protocol: str  # protocol number: "6" (tcp) or "17" (udp)
-    service: str
-
-    def label(self) -> str:
-        return f"{protocol_name(self.protocol)}/{self.port} ({self.service})"
-
-
-# Remote administration, file sharing and data stores that must never face the internet.
-# Sources: the services' IANA registrations and CIS AWS Foundations Benchmark 5.2/5.3.
-DEFAULT_ADMIN_PORTS: tuple[AdminPort, ...] = tuple(
-    AdminPort(port, TCP if proto == "tcp" else UDP, service)
-    for port, proto, service in (
-        (20, "tcp", "FTP data"), (21, "tcp", "FTP"), (22, "tcp", "SSH"), (23, "tcp", "Telnet"),
-        (135, "tcp", "MS RPC"), (139, "tcp", "NetBIOS"), (445, "tcp", "SMB/CIFS"),
-        (2049, "tcp", "NFS"), (2049, "udp", "NFS"),
-        (2375, "tcp", "Docker API"), (2376, "tcp", "Docker API (TLS)"),
-        (3389, "tcp", "RDP"), (3389, "udp", "RDP"), (5900, "tcp", "VNC"),
-        (5985, "tcp", "WinRM"), (5986, "tcp", "WinRM (TLS)"), (6443, "tcp", "Kubernetes API"),
-        (10250, "tcp", "kubelet"), (1433, "tcp", "SQL Server"), (1521, "tcp", "Oracle"),
-        (3306, "tcp", "MySQL/MariaDB"), (5432, "tcp", "PostgreSQL"), (5439, "tcp", "Redshift"),
-        (6379, "tcp", "Redis"), (7000, "tcp", "Cassandra"), (9042, "tcp", "Cassandra CQL"),
-        (9092, "tcp", "Kafka"), (9200, "tcp", "Elasticsearch/OpenSearch"),
-        (9300, "tcp", "Elasticsearch transport"),
-        (5601, "tcp", "Kibana"), (11211, "tcp", "Memcached"), (11211, "udp", "Memcached"),
-        (27017, "tcp", "MongoDB"), (27018, "tcp", "MongoDB shard"), (5984, "tcp", "CouchDB"),
-        (8086, "tcp", "InfluxDB"),
-    )
-)
-
-
-def admin_ports_from_setting(value: object) -> tuple[AdminPort, ...]:
-    """The ``admin_ports`` setting: a list of ints (TCP ports) or ``"udp/161"``-style strings."""
-    if value is None:
-        return DEFAULT_ADMIN_PORTS
-    if not isinstance(value, list | tuple):
-        raise ValueError(f"admin_ports must be a list of ports, got {value!r}")
-    ports: list[AdminPort] = []
-    for item in value:
-        proto, _, number = str(item).rpartition("/")
-        proto_number = protocol_number(proto or "tcp")
-        if proto_number not in _PORTED or not number.isdigit() or not 0 <= int(number) <= 65535:
-            raise ValueError(f"admin_ports entry {item!r} is not a port such as 22 or 'udp/161'")
-        known = {(p.port, p.protocol): p.service for p in DEFAULT_ADMIN_PORTS}
-        service = known.get((int(number), proto_number), "configured")
-        ports.append(AdminPort(int(number), proto_number, service))
-    return tuple(ports)
-
 
 # Accepted prefix lengths for the two breadth settings. Below these bounds the threshold
 # would exceed the family's whole public space (IPv4 /0 is 2**32 addresses, more than the
@@ -237,7 +173,7 @@ class SgRule:
         """All protocols, or every port of tcp or udp."""
         if self.protocol == ALL:
             return True
-        if self.protocol in _PORTED:
+        if self.protocol in PORTED:
             if self.from_port in (None, -1):
                 return True
             return (self.from_port or 0) <= 1 and (self.to_port or 0) >= 65535
@@ -247,7 +183,7 @@ class SgRule:
         if self.protocol == ALL:
             return "all traffic"
         name = protocol_name(self.protocol)
-        if self.protocol not in _PORTED:
+        if self.protocol not in PORTED:
             return name if self.protocol in ("1", "58") else f"protocol {name} (all ports)"
         if self.from_port in (None, -1):
             return f"{name} all ports"
@@ -391,7 +327,7 @@ def sg_all_traffic_exposure(rules: Sequence[SgRule], breadth: Breadth = Breadth(
     kinds: list[str] = []
     counts: list[int] = []
     involved: list[SgRule] = []
-    for protocol in _PORTED:
+    for protocol in PORTED:
         found = _every_port(inbound, protocol, breadth)
         if found is not None:
             kinds.append(protocol_name(protocol))
@@ -452,7 +388,7 @@ class NaclEntry:
             return True
         if self.protocol != protocol:
             return False
-        if self.protocol not in _PORTED or self.port_from is None or self.port_to is None:
+        if self.protocol not in PORTED or self.port_from is None or self.port_to is None:
             return True
         return self.port_from <= port <= self.port_to
 
@@ -462,7 +398,7 @@ class NaclEntry:
 
     def evidence(self) -> dict[str, Any]:
         traffic = "all traffic" if self.protocol == ALL else protocol_name(self.protocol)
-        if self.protocol in _PORTED and self.port_from is not None:
+        if self.protocol in PORTED and self.port_from is not None:
             traffic += f"/{self.port_from}" + ("" if self.port_from == self.port_to else f"-{self.port_to}")
         return {"rule_number": self.label, "direction": "egress" if self.egress else "ingress",
                 "action": self.action, "traffic": traffic, "cidr": str(self.cidr)}

@@ -7,12 +7,9 @@ from typing import Any
 import pytest
 
 from scanner.analysis.network import (
-    DEFAULT_ADMIN_PORTS,
     PUBLIC_TOTAL,
-    AdminPort,
     Breadth,
     NaclEntry,
-    admin_ports_from_setting,
     check_prefix,
     nacl_admin_reach,
     nacl_reach,
@@ -24,6 +21,7 @@ from scanner.analysis.network import (
     sg_rules,
     sg_whole_vpc_rules,
 )
+from scanner.analysis.ports import DEFAULT_ADMIN_PORTS, AdminPort, admin_ports_from_setting
 
 SSH = AdminPort(22, "6", "SSH")
 RDP = AdminPort(3389, "6", "RDP")
