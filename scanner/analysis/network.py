@@ -12,35 +12,38 @@ https://docs.aws.amazon.com/vpc/latest/userguide/nacl-rules.html
 Protocol numbers and the admin ports judged here (a setting) are :mod:`scanner.analysis.ports`.
 
 "The internet" is a set of addresses, not a string: each rule's CIDR is intersected with the
-public address space (IPv4 minus RFC 1918, CGNAT, loopback, link-local, documentation,
-benchmarking, multicast and reserved blocks; IPv6 global unicast ``2000::/3`` minus the
-special-purpose blocks IANA marks not globally reachable: documentation ``2001:db8::/32`` and
-``3fff::/20``, benchmarking ``2001:2::/48``, ORCHID ``2001:10::/28`` and SRv6 SIDs
-``5f00::/16``; Teredo ``2001::/32`` and 6to4 ``2002::/16`` stay public, as they carry traffic
-from arbitrary internet hosts). https://www.iana.org/assignments/iana-ipv6-special-registry
-A port counts as reachable from the internet when the public addresses admitted to it add up
-to at least as many as one IPv4 /8 (16.7 million) or one IPv6 /32 (an ISP-sized allocation)
--- so ``0.0.0.0/0``, ``::/0``, ``0.0.0.0/1`` or two adjacent ``/9`` rules all count, while a
-partner's ``203.0.113.0/24`` does not (it is reported as a narrow public source). The two
-prefix lengths are settings (``broad_public_prefix_v4`` from 1 to 32, ``broad_public_prefix_v6``
-from 3 to 128; anything else is rejected, see :class:`Breadth`), and a source that covers the
-whole public space of its family is the internet whatever they say.
+public address space (IPv4 and IPv6 minus the special-purpose blocks that are not globally
+reachable, see :mod:`scanner.analysis.addresses`). A port counts as reachable from the internet
+when the public addresses admitted to it add up to at least as many as one IPv4 /8 (16.7
+million) or one IPv6 /32 (an ISP-sized allocation) -- so ``0.0.0.0/0``, ``::/0``, ``0.0.0.0/1``
+or two adjacent ``/9`` rules all count, while a partner's ``203.0.113.0/24`` does not (it is
+reported as a narrow public source). The two prefix lengths are settings
+(``broad_public_prefix_v4`` from 1 to 32, ``broad_public_prefix_v6`` from 3 to 128; anything
+else is rejected, see :class:`Breadth`), and a source that covers the whole public space of its
+family is the internet whatever they say.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from scanner.analysis.addresses import (
+    PUBLIC_SPACE,
+    PUBLIC_TOTAL,
+    Network,
+    intersect,
+    parse_cidr,
+    public_addresses,
+    subtract,
+)
 
 # "X as X" imports are explicit re-exports, kept until checks/ec2.py imports them from
 # scanner.analysis.ports.
 from scanner.analysis.ports import ALL, PORTED, protocol_name, protocol_number
 from scanner.analysis.ports import AdminPort as AdminPort
 from scanner.analysis.ports import admin_ports_from_setting as admin_ports_from_setting
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 # Accepted prefix lengths for the two breadth settings. Below these bounds the threshold
 # would exceed the family's whole public space (IPv4 /0 is 2**32 addresses, more than the
@@ -81,64 +84,6 @@ class Breadth:
         return public_addresses >= threshold
 
 
-_NON_PUBLIC_V4 = (
-    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
-    "192.0.0.0/24", "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24",
-    "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
-)
-# Inside 2000::/3, the IANA special-purpose blocks that are not globally reachable (see the
-# module docstring for the ones deliberately kept).
-_NON_PUBLIC_V6 = ("2001:2::/48", "2001:10::/28", "2001:db8::/32", "3fff::/20", "5f00::/16")
-
-
-def _subtract(networks: Iterable[Network], removed: Network) -> list[Network]:
-    result: list[Network] = []
-    for net in networks:
-        if net.version != removed.version or not net.overlaps(removed):
-            result.append(net)
-        elif net.subnet_of(removed):  # type: ignore[arg-type]
-            continue
-        else:  # removed lies inside net (CIDRs either nest or are disjoint)
-            result.extend(net.address_exclude(removed))  # type: ignore[arg-type]
-    return result
-
-
-def _public_space(version: int) -> list[Network]:
-    space: list[Network] = [ipaddress.ip_network("0.0.0.0/0" if version == 4 else "2000::/3")]
-    for block in _NON_PUBLIC_V4 if version == 4 else _NON_PUBLIC_V6:
-        space = _subtract(space, ipaddress.ip_network(block))
-    return space
-
-
-PUBLIC_SPACE: Mapping[int, tuple[Network, ...]] = {4: tuple(_public_space(4)), 6: tuple(_public_space(6))}
-PUBLIC_TOTAL: Mapping[int, int] = {v: sum(n.num_addresses for n in nets) for v, nets in PUBLIC_SPACE.items()}
-
-
-def _intersect(networks: Iterable[Network], other: Network) -> list[Network]:
-    result: list[Network] = []
-    for net in networks:
-        if net.version != other.version or not net.overlaps(other):
-            continue
-        result.append(net if net.subnet_of(other) else other)  # type: ignore[arg-type]
-    return result
-
-
-def public_addresses(networks: Iterable[Network]) -> int:
-    """How many public addresses the union of ``networks`` holds."""
-    total = 0
-    for version in (4, 6):
-        nets = [n for n in networks if n.version == version]
-        union = list(ipaddress.collapse_addresses(nets))  # type: ignore[type-var]
-        for net in union:
-            total += sum(part.num_addresses for part in _intersect(PUBLIC_SPACE[version], net))
-    return total
-
-
-def parse_cidr(text: str) -> Network | None:
-    try:
-        return ipaddress.ip_network(text, strict=False)
-    except ValueError:
-        return None
 
 
 # ---------------------------------------------------------------------------- security groups
@@ -444,7 +389,7 @@ def nacl_reach(
                 continue
             if not entry.matches(port.protocol, port.port):
                 continue
-            taken = sum(n.num_addresses for n in _intersect(undecided, entry.cidr))
+            taken = sum(n.num_addresses for n in intersect(undecided, entry.cidr))
             if not taken:
                 continue  # an earlier entry already decided all of these addresses
             if entry.action == "allow":
@@ -452,7 +397,7 @@ def nacl_reach(
                 admitted_here += taken
             else:
                 denied.append(entry)
-            undecided = _subtract(undecided, entry.cidr)
+            undecided = subtract(undecided, entry.cidr)
         if breadth.is_internet(admitted_here, version):
             admitting.extend(allowed_here)
             total += admitted_here

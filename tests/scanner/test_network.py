@@ -6,16 +6,14 @@ from typing import Any
 
 import pytest
 
+from scanner.analysis.addresses import PUBLIC_TOTAL, parse_cidr, public_addresses
 from scanner.analysis.network import (
-    PUBLIC_TOTAL,
     Breadth,
     NaclEntry,
     check_prefix,
     nacl_admin_reach,
     nacl_reach,
     narrow_public_sources,
-    parse_cidr,
-    public_addresses,
     sg_admin_exposures,
     sg_all_traffic_exposure,
     sg_rules,
