@@ -32,8 +32,6 @@ from scanner.document import compute_digest, from_document, to_document
 from scanner.models import Status
 from scanner.report import (
     FORMATS,
-    ReportError,
-    file_stems,
     parse_formats,
     publish,
     render_all,
@@ -44,6 +42,7 @@ from scanner.report import (
     render_reports,
     write_reports,
 )
+from scanner.report_inputs import ReportError, file_stems
 from scanner.report_markdown import md_escape
 from scanner.report_tabular import CSV_COLUMNS
 from scanner.rollup import roll_up, vacuous_criteria

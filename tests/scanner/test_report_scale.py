@@ -30,7 +30,8 @@ from scanner.catalog import load_catalog
 from scanner.document import to_document
 from scanner.models import Call, CallOutcome, Finding, ScanRun, Scope, Status, Target
 from scanner.registry import load_checks
-from scanner.report import _appendix, loaded, registry_checks, render_reports
+from scanner.report import _appendix, render_reports
+from scanner.report_inputs import loaded, registry_checks
 from scanner.report_view import DETAIL_LIMIT, LIST_LIMIT
 from scanner.rollup import roll_up
 
