@@ -84,8 +84,6 @@ class Breadth:
         return public_addresses >= threshold
 
 
-
-
 # ---------------------------------------------------------------------------- security groups
 
 
