@@ -53,8 +53,8 @@ Keys of an account table (``[defaults]`` takes all but ``role_arn``, ``external_
 Validation collects every mistake, each as ``file:line: field: what is wrong`` (unknown keys
 with the closest known key, types, ARN and region formats, duplicate labels, a role without
 an external id, TOML syntax), and raises them together as one :class:`ConfigError`.
-tomllib reports no positions for values, so :func:`locate_keys` scans the source for table
-headers and ``key =`` lines to find them.
+tomllib reports no positions for values, so :func:`scanner.config_toml.locate_keys` scans the
+source for table headers and ``key =`` lines to find them; reading the TOML is there too.
 """
 
 from __future__ import annotations
@@ -62,12 +62,13 @@ from __future__ import annotations
 import difflib
 import math
 import re
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scanner.config_toml import ConfigError as ConfigError
+from scanner.config_toml import ConfigIssue, Path_, line_of, locate_keys, parse_toml, read_accounts_text
 from scanner.regions import UPGRADE_HINT, partition_of, unknown_region_problems
 from scanner.settings import SettingError
 from scanner.settings import validate as validate_setting
@@ -86,28 +87,6 @@ ACCOUNT_KEYS = (
     "role_arn", "external_id", "external_id_not_required", *(k for k in DEFAULT_KEYS if k != "notes_dir"),
 )
 TOP_KEYS = ("defaults", "accounts")
-
-Path_ = tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class ConfigIssue:
-    file: str
-    line: int | None
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.field + ': ' if self.field else ''}{self.message}"
-
-
-class ConfigError(ValueError):
-    """Every mistake found in an accounts file (or an unknown ``--account`` label)."""
-
-    def __init__(self, issues: Sequence[ConfigIssue]) -> None:
-        self.issues = tuple(issues)
-        super().__init__("\n".join(str(i) for i in self.issues))
 
 
 @dataclass(frozen=True)
@@ -168,57 +147,7 @@ class PortfolioConfig:
         return tuple(by_label[label] for label in dict.fromkeys(wanted))
 
 
-# --- locating keys in the source ------------------------------------------------------------
-
-_BARE = r"[A-Za-z0-9_-]+"
-_KEY_PART = rf"(?:{_BARE}|\"(?:[^\"\\]|\\.)*\"|'[^']*')"
-_DOTTED = rf"{_KEY_PART}(?:\s*\.\s*{_KEY_PART})*"
-_HEADER = re.compile(rf"^\s*\[\[?\s*(?P<key>{_DOTTED})\s*\]\]?")
-_ASSIGN = re.compile(rf"^\s*(?P<key>{_DOTTED})\s*=")
-_PART = re.compile(_KEY_PART)
-
-
-def _split_key(dotted: str) -> Path_:
-    return tuple(p.strip("\"'") for p in _PART.findall(dotted))
-
-
-def locate_keys(text: str) -> dict[Path_, int]:
-    """Line (1-based) of each table header and ``key =`` line, by its full dotted path.
-
-    Deliberately small: headers, dotted keys and quoted keys; lines inside multi-line strings
-    are skipped. Keys of an inline table resolve to the line of the table's key through
-    :func:`_line_of`'s longest-prefix fallback.
-    """
-    lines: dict[Path_, int] = {}
-    table: Path_ = ()
-    in_string: str | None = None
-    for number, line in enumerate(text.splitlines(), start=1):
-        if in_string:
-            if line.count(in_string) % 2 == 1:
-                in_string = None
-            continue
-        header = _HEADER.match(line)
-        if header:
-            table = _split_key(header.group("key"))
-            lines.setdefault(table, number)
-            continue
-        assign = _ASSIGN.match(line)
-        if assign:
-            path = table + _split_key(assign.group("key"))
-            for end in range(len(table) + 1, len(path) + 1):
-                lines.setdefault(path[:end], number)
-            rest = line[assign.end():]
-            for quote in ('"""', "'''"):
-                if rest.count(quote) % 2 == 1:
-                    in_string = quote
-    return lines
-
-
-def _line_of(lines: Mapping[Path_, int], path: Path_) -> int | None:
-    for end in range(len(path), 0, -1):
-        if path[:end] in lines:
-            return lines[path[:end]]
-    return None
+# --- validation ------------------------------------------------------------------------------
 
 
 def _suggest(word: str, choices: Iterable[str]) -> str:
@@ -232,9 +161,6 @@ def _type_name(value: Any) -> str:
             dict: "a table"}.get(type(value), type(value).__name__)
 
 
-# --- validation ------------------------------------------------------------------------------
-
-
 class _Validator:
     def __init__(self, path: Path, text: str) -> None:
         self.path = path
@@ -243,7 +169,7 @@ class _Validator:
         self.issues: list[ConfigIssue] = []
 
     def error(self, where: Path_, message: str, *, line: int | None = None) -> None:
-        found = line if line is not None else _line_of(self.lines, where)
+        found = line if line is not None else line_of(self.lines, where)
         self.issues.append(ConfigIssue(self.name, found, ".".join(where), message))
 
     def table(self, where: Path_, values: Mapping[str, Any], allowed: Sequence[str]) -> dict[str, Any]:
@@ -400,7 +326,7 @@ class _Validator:
             rpo_hours=merged.get("rpo_hours"),
             rto_hours=merged.get("rto_hours"),
             settings=settings,
-            line=_line_of(self.lines, where),
+            line=line_of(self.lines, where),
         )
 
     def notes_dir(self, at: Path_, value: str | None) -> Path | None:
@@ -416,50 +342,15 @@ class _Validator:
 
 
 _STRING_KEYS = ("profile", "role_arn", "external_id", "external_id_not_required", "notes_dir", "home_region")
-_TOML_POSITION = re.compile(r"\s*\(at line (?P<line>\d+), column (?P<column>\d+)\)$")
-_TOML_TWICE = re.compile(r"^Cannot declare \((?P<key>.*)\) twice$")
-
-
-def _syntax_issue(path: Path, text: str, exc: tomllib.TOMLDecodeError) -> ConfigIssue:
-    message = str(exc)
-    line: int | None = None
-    position = _TOML_POSITION.search(message)
-    if position:
-        line = int(position.group("line"))
-        message = message[: position.start()] + f" (column {position.group('column')})"
-    elif message.endswith("(at end of document)"):
-        line = max(1, len(text.splitlines()))
-        message = message.removesuffix(" (at end of document)") + " (at the end of the file)"
-    twice = _TOML_TWICE.match(message.split(" (column")[0])
-    if twice:
-        parts = tuple(p.strip().strip("'\"") for p in twice.group("key").split(","))
-        first = locate_keys(text).get(parts)
-        if len(parts) == 2 and parts[0] == "accounts":
-            return ConfigIssue(str(path), line, ".".join(parts),
-                               f"duplicate label {parts[1]!r} (first declared at line {first})")
-        return ConfigIssue(str(path), line, ".".join(parts), f"table declared twice (first at line {first})")
-    return ConfigIssue(str(path), line, "", f"TOML syntax error: {message}")
 
 
 def load_accounts(path: Path) -> PortfolioConfig:
     """Parse and validate an accounts file; every mistake is reported in one :class:`ConfigError`."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")  # a BOM (Windows editors) is not TOML syntax
-    except FileNotFoundError as exc:
-        raise ConfigError([ConfigIssue(str(path), None, "", "no such file")]) from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([ConfigIssue(str(path), None, "", f"cannot read it ({exc})")]) from exc
-    return parse_accounts(text, path)
+    return parse_accounts(read_accounts_text(path), path)
 
 
 def parse_accounts(text: str, path: Path) -> PortfolioConfig:
-    if not text.strip() or all(not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()):
-        empty = "the file is empty: add [accounts.<label>] tables (see examples/accounts.toml)"
-        raise ConfigError([ConfigIssue(str(path), None, "", empty)])
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([_syntax_issue(path, text, exc)]) from exc
+    data = parse_toml(text, path)
     check = _Validator(path, text)
     for key in data:
         if key not in TOP_KEYS:

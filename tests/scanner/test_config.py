@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from scanner.config import ConfigError, load_accounts, locate_keys
+from scanner.config import load_accounts
+from scanner.config_toml import ConfigError, locate_keys
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "accounts.toml"
 
