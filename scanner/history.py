@@ -13,8 +13,9 @@ Safety: the database runs in WAL mode (readers never block the writer) with a bu
 and a run is written in one ``BEGIN IMMEDIATE`` transaction: two scans storing at once
 serialise, and a process killed mid-write leaves no trace of the run (SQLite rolls the
 unfinished transaction back on the next open). The schema version is ``PRAGMA user_version``;
-:data:`MIGRATIONS` are applied in order, each in its own transaction, by whoever opens the
-store first. A store written by a newer govscan is refused rather than guessed at.
+the migrations (``scanner.history_schema``) are applied in order, each in its own transaction,
+by whoever opens the store first. A store written by a newer govscan is refused rather than
+guessed at. The ``govscan history`` table is drawn by ``scanner.history_format``.
 
 A run whose document says ``"complete": false`` (an interrupted scan) is stored and listed,
 but never chosen as the latest or previous run of an account (:meth:`Store.latest`).
@@ -34,7 +35,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,7 +44,9 @@ from typing import Any
 
 from scanner.document import DocumentError, dumps, validate
 from scanner.gateway import utc_now
-from scanner.models import ControlStatus, Status
+from scanner.history_format import format_runs as format_runs
+from scanner.history_schema import MIGRATIONS, SCHEMA_VERSION
+from scanner.models import ControlStatus
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -61,61 +64,6 @@ def default_store_path() -> Path:
     data_home = os.environ.get("XDG_DATA_HOME")
     base = Path(data_home).expanduser() if data_home else Path.home() / ".local" / "share"
     return base / "govscan" / "history.sqlite"
-
-
-def _v1(db: sqlite3.Connection) -> None:
-    db.execute(
-        """CREATE TABLE runs (
-            scan_id TEXT PRIMARY KEY,
-            label TEXT NOT NULL,
-            account_id TEXT NOT NULL,
-            started_at TEXT NOT NULL,
-            finished_at TEXT NOT NULL,
-            complete INTEGER NOT NULL,
-            n_pass INTEGER NOT NULL,
-            n_fail INTEGER NOT NULL,
-            n_error INTEGER NOT NULL,
-            n_na INTEGER NOT NULL,
-            digest TEXT NOT NULL,
-            scanner_version TEXT NOT NULL,
-            stored_at TEXT NOT NULL,
-            document TEXT NOT NULL
-        )"""
-    )
-    db.execute("CREATE INDEX runs_by_label ON runs (label, started_at)")
-    db.execute("CREATE INDEX runs_by_account ON runs (account_id, started_at)")
-
-
-def _v2(db: sqlite3.Connection) -> None:
-    """Control statuses per run, for ``govscan status``; backfilled from the stored documents."""
-    db.execute(
-        """CREATE TABLE run_controls (
-            scan_id TEXT NOT NULL REFERENCES runs (scan_id) ON DELETE CASCADE,
-            control_id TEXT NOT NULL,
-            status TEXT NOT NULL,
-            PRIMARY KEY (scan_id, control_id)
-        )"""
-    )
-    for scan_id, text in db.execute("SELECT scan_id, document FROM runs").fetchall():
-        _insert_controls(db, scan_id, json.loads(text))
-
-
-def _v3(db: sqlite3.Connection) -> None:
-    """Attempts that reached no account (role not assumable, credentials rejected, no region):
-    without them a quiet week in the history could not be told from a broken cron job."""
-    db.execute(
-        """CREATE TABLE unreachable (
-            id INTEGER PRIMARY KEY,
-            label TEXT NOT NULL,
-            at TEXT NOT NULL,
-            reason TEXT NOT NULL
-        )"""
-    )
-    db.execute("CREATE INDEX unreachable_by_label ON unreachable (label, at)")
-
-
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3)
-SCHEMA_VERSION = len(MIGRATIONS)
 
 
 @dataclass(frozen=True)
@@ -427,40 +375,3 @@ def _transaction(db: sqlite3.Connection) -> Iterator[None]:
         db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
-
-
-def status_counts(summary: RunSummary) -> str:
-    """``12 PASS, 3 FAIL, 0 ERROR, 5 NOT_APPLICABLE``."""
-    return ", ".join(f"{summary.counts.get(s.value, 0)} {s.value}" for s in Status)
-
-
-def format_runs(runs: Sequence[RunSummary], unreachable: Sequence[Unreachable] = ()) -> list[str]:
-    """The ``govscan history`` table, oldest first: runs and attempts that reached no account."""
-    if not runs and not unreachable:
-        return ["No runs stored."]
-    width = max([len(r.scan_id) for r in runs] + [len("SCAN ID")])
-    label_width = max(5, *(len(r.label) for r in runs), *(len(u.label) for u in unreachable))
-    rows: list[tuple[str, str]] = []
-    for r in runs:
-        rows.append(
-            (
-                r.started_at,
-                f"{r.scan_id:<{width}}  {r.label:<{label_width}}  {r.account_id:<12}  {r.started_at[:19]:<20}  "
-                f"{r.counts['PASS']:>5} {r.counts['FAIL']:>5} {r.counts['ERROR']:>5} "
-                f"{r.counts['NOT_APPLICABLE']:>5}  "
-                + ("" if r.complete else "incomplete (interrupted; never used as latest)"),
-            )
-        )
-    for u in unreachable:
-        rows.append(
-            (
-                u.at,
-                f"{'-':<{width}}  {u.label:<{label_width}}  {'-':<12}  {u.at[:19]:<20}  "
-                f"{'-':>5} {'-':>5} {'-':>5} {'-':>5}  UNREACHABLE: {u.reason}",
-            )
-        )
-    header = (
-        f"{'SCAN ID':<{width}}  {'LABEL':<{label_width}}  {'ACCOUNT':<12}  {'STARTED':<20}  "
-        f"{'PASS':>5} {'FAIL':>5} {'ERROR':>5} {'N/A':>5}  NOTE"
-    )
-    return [header, *(line for _, line in sorted(rows, key=lambda row: row[0]))]

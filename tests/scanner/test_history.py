@@ -18,14 +18,13 @@ import pytest
 
 from scanner.document import to_document
 from scanner.history import (
-    MIGRATIONS,
-    SCHEMA_VERSION,
     HistoryError,
     Store,
     _insert_run,
     default_store_path,
-    format_runs,
 )
+from scanner.history_format import format_runs
+from scanner.history_schema import MIGRATIONS, SCHEMA_VERSION
 from scanner.models import (
     ControlResult,
     ControlStatus,
