@@ -952,7 +952,8 @@ def history_command(label: str | None, fmt: str, store_path: Path | None) -> Non
     """
     import json
 
-    from scanner.history import HistoryError, Store, format_runs
+    from scanner.history import HistoryError, Store
+    from scanner.history_format import format_runs
 
     try:
         store = Store(store_path, create=False)  # reading never creates a database

@@ -44,7 +44,6 @@ from typing import Any
 
 from scanner.document import DocumentError, dumps, validate
 from scanner.gateway import utc_now
-from scanner.history_format import format_runs as format_runs
 from scanner.history_schema import MIGRATIONS, SCHEMA_VERSION
 from scanner.models import ControlStatus
 

@@ -3,17 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
-from scanner.models import Status
-
-if TYPE_CHECKING:  # pragma: no cover - scanner.history re-exports format_runs: no import cycle at run time
-    from scanner.history import RunSummary, Unreachable
-
-
-def status_counts(summary: RunSummary) -> str:
-    """``12 PASS, 3 FAIL, 0 ERROR, 5 NOT_APPLICABLE``."""
-    return ", ".join(f"{summary.counts.get(s.value, 0)} {s.value}" for s in Status)
+from scanner.history import RunSummary, Unreachable
 
 
 def format_runs(runs: Sequence[RunSummary], unreachable: Sequence[Unreachable] = ()) -> list[str]:
