@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from scanner.analysis.iam_conditions import condition_keys
 from scanner.analysis.iam_inventory import PolicySource, policy_sources
-from scanner.analysis.policy import Grant, PolicyAnalysis, Problem, analyse, condition_keys
+from scanner.analysis.iam_statements import Problem
+from scanner.analysis.policy import Grant, PolicyAnalysis, analyse
 from scanner.context import CheckContext
 from scanner.gateway import CallFailed
 

@@ -14,10 +14,8 @@ from typing import Any
 
 from scanner.analysis.network import (
     PREFIX_SETTINGS,
-    AdminPort,
     Breadth,
     NaclReach,
-    admin_ports_from_setting,
     check_prefix,
     nacl_admin_reach,
     narrow_public_sources,
@@ -26,6 +24,7 @@ from scanner.analysis.network import (
     sg_rules,
     sg_whole_vpc_rules,
 )
+from scanner.analysis.ports import AdminPort, admin_ports_from_setting
 from scanner.context import CheckContext, error_evidence, error_message
 from scanner.gateway import CallFailed
 from scanner.models import Finding, Scope, Severity, Status

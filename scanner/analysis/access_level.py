@@ -29,8 +29,7 @@ import enum
 from collections.abc import Iterable
 from typing import Any
 
-from scanner.analysis.policy import (
-    Grant,
+from scanner.analysis.iam_patterns import (
     action_covers,
     action_overlaps,
     has_service_wildcard,
@@ -38,6 +37,7 @@ from scanner.analysis.policy import (
     is_whole_service,
     split_action,
 )
+from scanner.analysis.policy import Grant
 
 
 class AccessLevel(enum.StrEnum):

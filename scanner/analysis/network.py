@@ -38,12 +38,7 @@ from scanner.analysis.addresses import (
     public_addresses,
     subtract,
 )
-
-# "X as X" imports are explicit re-exports, kept until checks/ec2.py imports them from
-# scanner.analysis.ports.
-from scanner.analysis.ports import ALL, PORTED, protocol_name, protocol_number
-from scanner.analysis.ports import AdminPort as AdminPort
-from scanner.analysis.ports import admin_ports_from_setting as admin_ports_from_setting
+from scanner.analysis.ports import ALL, PORTED, AdminPort, protocol_name, protocol_number
 
 # Accepted prefix lengths for the two breadth settings. Below these bounds the threshold
 # would exceed the family's whole public space (IPv4 /0 is 2**32 addresses, more than the

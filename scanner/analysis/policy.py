@@ -38,20 +38,17 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-# The "x as x" imports are explicit re-exports, kept until their importers import them from the
-# modules that now hold them: scanner/analysis/access_level.py (iam_patterns) and
-# checks/_iam_policies.py (Problem from iam_statements, condition_keys from iam_conditions).
-from scanner.analysis.iam_conditions import condition_keys as condition_keys
-from scanner.analysis.iam_conditions import condition_scope
-from scanner.analysis.iam_patterns import action_covers as action_covers
-from scanner.analysis.iam_patterns import action_overlaps as action_overlaps
-from scanner.analysis.iam_patterns import covers, is_all_resources, is_service_wide_resource, overlaps
-from scanner.analysis.iam_patterns import has_service_wildcard as has_service_wildcard
-from scanner.analysis.iam_patterns import is_all_actions as is_all_actions
-from scanner.analysis.iam_patterns import is_whole_service as is_whole_service
-from scanner.analysis.iam_patterns import split_action as split_action
-from scanner.analysis.iam_statements import Problem as Problem
-from scanner.analysis.iam_statements import Reach, Statement, parse_document
+from scanner.analysis.iam_conditions import condition_keys, condition_scope
+from scanner.analysis.iam_patterns import (
+    action_covers,
+    action_overlaps,
+    covers,
+    is_all_actions,
+    is_all_resources,
+    is_service_wide_resource,
+    overlaps,
+)
+from scanner.analysis.iam_statements import Problem, Reach, Statement, parse_document
 
 # --- grants ------------------------------------------------------------------------------
 
