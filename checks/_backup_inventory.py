@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any
 
+from checks._instances import instances
 from scanner.analysis.backup_selection import match_selection
 from scanner.analysis.schedule import ScheduleError, merged_max_interval, parse_schedule
 from scanner.context import CheckContext
@@ -231,10 +232,7 @@ class _InstanceTags:
 
     def __call__(self, instance_id: str) -> dict[str, str]:
         if self.by_id is None:
-            reservations = self.ctx.read("ec2", "DescribeInstances").get("Reservations", [])
-            self.by_id = {
-                str(i["InstanceId"]): _tags(i.get("Tags")) for r in reservations for i in r.get("Instances", [])
-            }
+            self.by_id = {str(i["InstanceId"]): _tags(i.get("Tags")) for i in instances(self.ctx)}
         return self.by_id.get(instance_id, {})
 
 

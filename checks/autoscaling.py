@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from checks._instances import running_instances
 from scanner.context import CheckContext
 from scanner.models import Finding, Scope, Severity, Status
 from scanner.registry import check
@@ -34,11 +35,7 @@ def standalone_instances(ctx: CheckContext, found: list[dict[str, Any]]) -> list
     """Running EC2 instances that no group of ``found`` lists among its instances. The instance
     listing is unfiltered, as in the other checks that read it, so the cache serves them all."""
     members = {i["InstanceId"] for group in found for i in group.get("Instances", [])}
-    reservations = ctx.read("ec2", "DescribeInstances").get("Reservations", [])
-    return [
-        i for r in reservations for i in r.get("Instances", [])
-        if i.get("State", {}).get("Name") == "running" and i["InstanceId"] not in members
-    ]
+    return [i for i in running_instances(ctx) if i["InstanceId"] not in members]
 
 
 def not_applicable(ctx: CheckContext) -> Finding:

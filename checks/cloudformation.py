@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from checks._instances import instances
 from scanner.context import CheckContext
 from scanner.gateway import CallFailed
 from scanner.models import Finding, Scope, Severity, Status
@@ -68,13 +69,12 @@ class LiveResource:
 # The reads below are the other checks' reads, with the same parameters, so the gateway cache
 # serves both (ssm/ec2/_backup_inventory/elb/s3/dynamodb).
 def _ec2_instances(ctx: CheckContext) -> Iterator[LiveResource]:
-    for reservation in ctx.read("ec2", "DescribeInstances").get("Reservations", []):
-        for instance in reservation.get("Instances", []):
-            if instance.get("State", {}).get("Name") in ("terminated", "shutting-down"):
-                continue
-            instance_id = instance["InstanceId"]
-            arn = ctx.arn("ec2", f"instance/{instance_id}")
-            yield LiveResource(arn, "AWS::EC2::Instance", instance_id, _tags(instance.get("Tags")))
+    for instance in instances(ctx):
+        if instance.get("State", {}).get("Name") in ("terminated", "shutting-down"):
+            continue
+        instance_id = instance["InstanceId"]
+        arn = ctx.arn("ec2", f"instance/{instance_id}")
+        yield LiveResource(arn, "AWS::EC2::Instance", instance_id, _tags(instance.get("Tags")))
 
 
 def _security_groups(ctx: CheckContext) -> Iterator[LiveResource]:

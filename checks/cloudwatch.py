@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from checks._instances import running_instances
 from checks.autoscaling import groups as auto_scaling_groups
 from scanner.context import CheckContext, error_evidence
 from scanner.gateway import CallFailed
@@ -102,10 +103,7 @@ def workload_namespaces(ctx: CheckContext) -> set[str]:
 def _instances(ctx: CheckContext) -> list[Resource]:
     """Running EC2 instances. An instance in an Auto Scaling group is also watched by an alarm on
     its group (``AutoScalingGroupName``): its instances come and go, the group's alarms stay."""
-    reservations = ctx.read("ec2", "DescribeInstances").get("Reservations", [])
-    running = [
-        i for r in reservations for i in r.get("Instances", []) if i.get("State", {}).get("Name") == "running"
-    ]
+    running = running_instances(ctx)
     if not running:
         return []
     member_of = {

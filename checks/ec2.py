@@ -8,7 +8,7 @@ so the gateway cache serves them all) and turns the analysis into findings.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +16,7 @@ from scanner.analysis.network import (
     PREFIX_SETTINGS,
     Breadth,
     NaclReach,
+    SgRule,
     check_prefix,
     nacl_admin_reach,
     narrow_public_sources,
@@ -214,6 +215,27 @@ def sg_finding(
     )
 
 
+# What a security-group check says of one group: the problem ("" for PASS), the PASS wording, evidence.
+Judgement = tuple[str, str, dict[str, Any]]
+
+
+def judge_groups(ctx: CheckContext, judge: Callable[[dict[str, Any], list[SgRule]], Judgement]) -> Iterator[Finding]:
+    """The walk the rule-based group checks share: NOT_APPLICABLE without groups, an ERROR for a
+    group whose prefix lists cannot be resolved, else one finding per group from ``judge``."""
+    groups = security_groups(ctx)
+    if not groups:
+        yield ctx.finding(Status.NOT_APPLICABLE, message=f"No security groups in {ctx.region}.", evidence={})
+        return
+    attachments = group_attachments(ctx)
+    prefix_lists = prefix_list_entries(ctx, groups)
+    for group in groups:
+        if (error := unresolved_group(ctx, group, prefix_lists)) is not None:
+            yield error
+            continue
+        problem, ok, evidence = judge(group, sg_rules(group, prefix_lists.entries))
+        yield sg_finding(ctx, group, attachments.get(group["GroupId"], []), problem=problem, ok=ok, evidence=evidence)
+
+
 @check(
     id="ec2_sg_no_internet_admin_ports",
     title="No security group admits the internet to administration or database ports",
@@ -238,31 +260,21 @@ def ec2_sg_no_internet_admin_ports(ctx: CheckContext) -> Iterator[Finding]:
     except InvalidSetting as invalid:
         yield invalid.finding(ctx)
         return
-    groups = security_groups(ctx)
-    if not groups:
-        yield ctx.finding(Status.NOT_APPLICABLE, message=f"No security groups in {ctx.region}.", evidence={})
-        return
-    attachments = group_attachments(ctx)
-    prefix_lists = prefix_list_entries(ctx, groups)
-    for group in groups:
-        if (error := unresolved_group(ctx, group, prefix_lists)) is not None:
-            yield error
-            continue
-        rules = sg_rules(group, prefix_lists.entries)
+
+    def judge(group: dict[str, Any], rules: list[SgRule]) -> Judgement:
         exposures = sg_admin_exposures(rules, ports, spread)
         shown = ", ".join(e.what for e in exposures[:5]) + (", ..." if len(exposures) > 5 else "")
-        yield sg_finding(
-            ctx,
-            group,
-            attachments.get(group["GroupId"], []),
-            problem=f"admits the internet to {shown}" if exposures else "",
-            ok="admits the internet to no admin or database port",
-            evidence={
+        return (
+            f"admits the internet to {shown}" if exposures else "",
+            "admits the internet to no admin or database port",
+            {
                 "exposed_ports": [e.evidence() for e in exposures],
                 "narrow_public_sources": narrow_public_sources(rules),
                 "admin_ports_checked": [p.label() for p in ports],
             },
         )
+
+    yield from judge_groups(ctx, judge)
 
 
 @check(
@@ -288,26 +300,17 @@ def ec2_sg_no_internet_all_traffic(ctx: CheckContext) -> Iterator[Finding]:
     except InvalidSetting as invalid:
         yield invalid.finding(ctx)
         return
-    groups = security_groups(ctx)
-    if not groups:
-        yield ctx.finding(Status.NOT_APPLICABLE, message=f"No security groups in {ctx.region}.", evidence={})
-        return
-    attachments = group_attachments(ctx)
-    prefix_lists = prefix_list_entries(ctx, groups)
-    for group in groups:
-        if (error := unresolved_group(ctx, group, prefix_lists)) is not None:
-            yield error
-            continue
-        exposure = sg_all_traffic_exposure(sg_rules(group, prefix_lists.entries), spread)
+
+    def judge(group: dict[str, Any], rules: list[SgRule]) -> Judgement:
+        exposure = sg_all_traffic_exposure(rules, spread)
         sources = ", ".join(sorted({r.source for r in exposure.rules})) if exposure else ""
-        yield sg_finding(
-            ctx,
-            group,
-            attachments.get(group["GroupId"], []),
-            problem=f"admits {exposure.what} from {sources}" if exposure else "",
-            ok="admits no all-protocol or all-port traffic from the internet",
-            evidence={"all_traffic_from_internet": exposure.evidence() if exposure else None},
+        return (
+            f"admits {exposure.what} from {sources}" if exposure else "",
+            "admits no all-protocol or all-port traffic from the internet",
+            {"all_traffic_from_internet": exposure.evidence() if exposure else None},
         )
+
+    yield from judge_groups(ctx, judge)
 
 
 def vpc_cidrs(vpc: dict[str, Any]) -> list[str]:
@@ -347,30 +350,21 @@ def ec2_sg_intra_vpc_scoped(ctx: CheckContext) -> Iterator[Finding]:
     its VPC (the VPC range itself, a supernet such as 10.0.0.0/8, or the internet). Rules that
     reference security groups, and narrower CIDRs, pass. A group referencing a prefix list
     whose entries cannot be read is an ERROR for that group."""
-    groups = security_groups(ctx)
-    if not groups:
-        yield ctx.finding(Status.NOT_APPLICABLE, message=f"No security groups in {ctx.region}.", evidence={})
-        return
-    cidrs = {v["VpcId"]: vpc_cidrs(v) for v in vpcs(ctx)}
-    attachments = group_attachments(ctx)
-    prefix_lists = prefix_list_entries(ctx, groups)
-    for group in groups:
-        if (error := unresolved_group(ctx, group, prefix_lists)) is not None:
-            yield error
-            continue
+    cidrs: dict[str, list[str]] = {}
+
+    def judge(group: dict[str, Any], rules: list[SgRule]) -> Judgement:
+        if not cidrs:  # read only when there is a group to judge
+            cidrs.update({v["VpcId"]: vpc_cidrs(v) for v in vpcs(ctx)})
         blocks = cidrs.get(group.get("VpcId") or "", [])
-        broad = sg_whole_vpc_rules(sg_rules(group, prefix_lists.entries), blocks)
+        broad = sg_whole_vpc_rules(rules, blocks)
         sources = ", ".join(sorted({r.source for r in broad}))
-        yield sg_finding(
-            ctx,
-            group,
-            attachments.get(group["GroupId"], []),
-            problem=f"admits all traffic from {sources}, which spans its whole VPC ({', '.join(blocks)})"
-            if broad
-            else "",
-            ok="has no all-traffic rule from the whole VPC range",
-            evidence={"vpc_cidrs": blocks, "whole_vpc_rules": [r.evidence() for r in broad]},
+        return (
+            f"admits all traffic from {sources}, which spans its whole VPC ({', '.join(blocks)})" if broad else "",
+            "has no all-traffic rule from the whole VPC range",
+            {"vpc_cidrs": blocks, "whole_vpc_rules": [r.evidence() for r in broad]},
         )
+
+    yield from judge_groups(ctx, judge)
 
 
 @check(

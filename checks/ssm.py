@@ -7,6 +7,8 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from checks._instances import instances as all_instances
+from checks._instances import running_instances
 from scanner.analysis.schedule import ScheduleError, parse_schedule
 from scanner.context import CheckContext
 from scanner.gateway import CallFailed
@@ -35,12 +37,6 @@ PLATFORMS = (
 
 
 MAX_LISTED_INSTANCES = 50
-
-
-def running_instances(ctx: CheckContext) -> list[dict[str, Any]]:
-    reservations = ctx.read("ec2", "DescribeInstances").get("Reservations", [])
-    instances = [i for r in reservations for i in r.get("Instances", [])]
-    return [i for i in instances if i.get("State", {}).get("Name") == "running"]
 
 
 def managed_instances(ctx: CheckContext) -> list[dict[str, Any]]:
@@ -288,11 +284,9 @@ class TargetResolver:
 
     def tags(self) -> dict[str, dict[str, str]]:
         if self._tags is None:
-            reservations = self.ctx.read("ec2", "DescribeInstances").get("Reservations", [])
             self._tags = {
                 i["InstanceId"]: {t["Key"]: t.get("Value", "") for t in i.get("Tags", [])}
-                for r in reservations
-                for i in r.get("Instances", [])
+                for i in all_instances(self.ctx)
             }
         return self._tags
 

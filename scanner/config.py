@@ -231,7 +231,7 @@ class _Validator:
             return value
         if key == "settings":
             return self.settings(at, value)
-        return value  # pragma: no cover - every allowed key is handled above
+        raise AssertionError(f"{key} is an allowed key that no branch above validates")  # a defect, never input
 
     def regions(self, at: Path_, value: Any) -> tuple[str, ...] | None:
         if not isinstance(value, list):
